@@ -1,0 +1,59 @@
+"""Engine selection: PyVRP where the problem fits it (it wins on quality there), OR-Tools otherwise.
+
+The choice is automatic and reported in :attr:`Solution.engine` and :attr:`Solution.notes`. When PyVRP
+finds nothing feasible, OR-Tools gets the time that is left.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from copilot.errors import InfeasibleError, InputError
+from copilot.routing import RoutingProblem, Solution, SolveOptions
+from solvers.ortools_engine import OrToolsEngine
+from solvers.pyvrp_engine import PyVrpEngine, fits
+
+ENGINES = ("auto", "ortools", "pyvrp")
+
+
+class AutoSolver:
+    """The project's routing solver (implements :class:`copilot.ports.RoutingSolver`)."""
+
+    name = "auto"
+
+    def __init__(self) -> None:
+        self._ortools = OrToolsEngine()
+        self._pyvrp = PyVrpEngine()
+
+    def solve(self, problem: RoutingProblem, options: SolveOptions) -> Solution:
+        """Solve with the engine ``options.engine`` names, or choose one when it is ``auto``."""
+        if options.engine not in ENGINES:
+            raise InputError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
+        if options.time_limit_s <= 0:
+            raise InputError(f"time limit must be positive, got {options.time_limit_s}")
+        if options.engine == "ortools":
+            return self._ortools.solve(problem, options)
+        reason = fits(problem)
+        if options.engine == "pyvrp":
+            if reason is not None:
+                raise InputError(f"the pyvrp engine cannot take this problem: {reason}")
+            return self._pyvrp.solve(problem, options)
+        if reason is not None:
+            sol = self._ortools.solve(problem, options)
+            return replace(sol, notes=(*sol.notes, f"ortools chosen: {reason}"))
+        t0 = time.perf_counter()
+        try:
+            sol = self._pyvrp.solve(problem, options)
+            return replace(sol, notes=(*sol.notes, "pyvrp chosen: static problem with single windows and no skills"))
+        except InfeasibleError:
+            left = max(0.2, options.time_limit_s - (time.perf_counter() - t0))
+            sol = self._ortools.solve(problem, replace(options, time_limit_s=left))
+            return replace(sol, notes=(*sol.notes, "pyvrp found nothing feasible; ortools used the time left"))
+
+
+def make_solver(engine: str = "auto") -> AutoSolver:
+    """The routing solver for a setting (all engines go through :class:`AutoSolver`)."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    return AutoSolver()

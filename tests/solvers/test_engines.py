@@ -1,0 +1,172 @@
+"""Contract suite: every routing engine on the same small problems, checked by the independent checker."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import replace
+
+import pytest
+
+from copilot.errors import InfeasibleError, InputError
+from copilot.routing import FleetVehicle, Pair, RoutingProblem, SolveOptions, Stop, route_distance
+from solvers.auto import AutoSolver
+from solvers.checker import check_solution
+from solvers.pyvrp_engine import fits
+
+ENGINES = ["ortools", "pyvrp", "auto"]
+
+
+def _grid_problem(n: int = 12, seed: int = 3, vehicles: int = 3, capacity: int = 20, windows: bool = True) -> RoutingProblem:
+    rng = random.Random(seed)
+    pts = [(50.0, 50.0)] + [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(n)]
+    d = tuple(tuple(round(math.dist(a, b)) for b in pts) for a in pts)
+    stops = []
+    for k in range(n):
+        early = rng.randrange(0, 300)
+        stops.append(
+            Stop(
+                id=f"s{k}",
+                location=k + 1,
+                delivery=rng.randint(1, 4),
+                service=5,
+                windows=((early, early + 200),) if windows else (),
+            )
+        )
+    fleet = tuple(FleetVehicle(id=f"v{i}", start=0, end=0, capacity=capacity, ready=0, latest_end=1000) for i in range(vehicles))
+    return RoutingProblem(d, (d,), tuple(stops), fleet, name="grid")
+
+
+def _solve(engine: str, problem: RoutingProblem, **kw: object) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
+    opts = SolveOptions(time_limit_s=float(kw.get("time_limit_s", 1.0)), seed=int(kw.get("seed", 1)), iterations=kw.get("iterations"), engine=engine)  # type: ignore[arg-type]
+    sol = AutoSolver().solve(problem, opts)
+    return list(sol.routes), sol.dropped
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_serves_every_stop_feasibly(engine: str) -> None:
+    p = _grid_problem()
+    routes, dropped = _solve(engine, p)
+    assert dropped == ()
+    assert check_solution(p, routes) == []
+    assert sorted(i for r in routes for i in r) == list(range(len(p.stops)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_capacity_forces_more_routes(engine: str) -> None:
+    p = _grid_problem(windows=False, vehicles=10, capacity=6)
+    routes, _ = _solve(engine, p)
+    assert check_solution(p, routes) == []
+    total = sum(s.delivery for s in p.stops)
+    assert sum(1 for r in routes if r) >= math.ceil(total / 6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pickup_and_delivery_pairs(engine: str) -> None:
+    base = _grid_problem(n=8, windows=False)
+    stops = [replace(s, delivery=0, pickup=2) if k % 2 == 0 else replace(s, delivery=2) for k, s in enumerate(base.stops)]
+    pairs = tuple(Pair(k, k + 1) for k in range(0, 8, 2))
+    p = replace(base, stops=tuple(stops), pairs=pairs)
+    routes, dropped = _solve(engine, p)
+    assert dropped == ()
+    assert check_solution(p, routes) == []
+    for pr in pairs:
+        (r,) = [r for r in routes if pr.pickup in r]
+        assert pr.delivery in r and r.index(pr.pickup) < r.index(pr.delivery)
+
+
+@pytest.mark.parametrize("engine", ["ortools", "auto"])
+def test_mixed_pickups_and_depot_deliveries_respect_capacity(engine: str) -> None:
+    base = _grid_problem(n=10, windows=False, vehicles=4, capacity=8)
+    stops = [replace(s, delivery=0, pickup=s.delivery) if k % 2 else s for k, s in enumerate(base.stops)]
+    p = replace(base, stops=tuple(stops))
+    routes, dropped = _solve(engine, p)
+    assert dropped == ()
+    assert check_solution(p, routes) == []
+
+
+@pytest.mark.parametrize("engine", ["ortools", "auto"])
+def test_skills_pins_and_several_windows(engine: str) -> None:
+    base = _grid_problem(n=10)
+    fleet = (replace(base.vehicles[0], skills=frozenset({"bulky"})), *base.vehicles[1:])
+    stops = list(base.stops)
+    stops[0] = replace(stops[0], skill="bulky")
+    stops[1] = replace(stops[1], allowed_vehicles=frozenset({2}))
+    stops[2] = replace(stops[2], windows=((0, 30), (600, 700)))
+    p = replace(base, stops=tuple(stops), vehicles=fleet)
+    assert fits(p) is not None
+    routes, dropped = _solve(engine, p)
+    assert dropped == ()
+    assert check_solution(p, routes) == []
+    assert 0 in routes[0] and 1 in routes[2]
+
+
+def test_pyvrp_refuses_what_it_cannot_model() -> None:
+    base = _grid_problem(n=4)
+    p = replace(base, stops=(replace(base.stops[0], allowed_vehicles=frozenset({0})), *base.stops[1:]))
+    with pytest.raises(InputError, match="pinned"):
+        AutoSolver().solve(p, SolveOptions(time_limit_s=0.5, engine="pyvrp"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_optional_stops_are_dropped_by_penalty(engine: str) -> None:
+    base = _grid_problem(n=6, windows=False, vehicles=1, capacity=100)
+    stops = list(base.stops)
+    stops[0] = replace(stops[0], penalty=1)  # cheaper to drop than to visit
+    stops[1] = replace(stops[1], penalty=10**6)  # worth visiting
+    p = replace(base, stops=tuple(stops))
+    routes, dropped = _solve(engine, p)
+    assert 0 in dropped and 1 not in dropped
+    assert check_solution(p, routes) == []
+
+
+@pytest.mark.parametrize("engine", ["ortools", "auto"])
+def test_vehicle_continuing_mid_route_with_goods_on_board(engine: str) -> None:
+    base = _grid_problem(n=6, windows=False, vehicles=2, capacity=10)
+    stops = list(base.stops)
+    stops[0] = replace(stops[0], delivery=4, allowed_vehicles=frozenset({1}))  # goods already on v1
+    fleet = (base.vehicles[0], replace(base.vehicles[1], start=3, ready=100, initial_load=7))
+    p = replace(base, stops=tuple(stops), vehicles=fleet, meta={"onboard_stops": [0]})
+    routes, dropped = _solve(engine, p)
+    assert dropped == ()
+    assert 0 in routes[1]
+    assert check_solution(p, routes) == []
+
+
+def test_mandatory_stop_nobody_may_serve_is_infeasible() -> None:
+    base = _grid_problem(n=3)
+    p = replace(base, stops=(replace(base.stops[0], skill="crane"), *base.stops[1:]))
+    with pytest.raises(InfeasibleError, match=r"crane|no vehicle"):
+        AutoSolver().solve(p, SolveOptions(time_limit_s=0.5))
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_same_seed_same_plan(engine: str) -> None:
+    p = _grid_problem(n=25, vehicles=5)
+    a = _solve(engine, p, iterations=200, time_limit_s=30.0, seed=7)
+    b = _solve(engine, p, iterations=200, time_limit_s=30.0, seed=7)
+    assert a == b
+
+
+def test_warm_start_is_used_and_never_worse() -> None:
+    p = _grid_problem(n=20, vehicles=4)
+    first, _ = _solve("ortools", p, time_limit_s=1.0)
+    warm = replace(p, warm_start=tuple(first))
+    again, dropped = _solve("ortools", warm, iterations=1, time_limit_s=5.0)
+    assert dropped == ()
+    cost = lambda rs: sum(route_distance(p, i, r) for i, r in enumerate(rs))  # noqa: E731
+    assert cost(again) <= cost(first)
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_time_limit_is_honoured_within_ten_percent(engine: str) -> None:
+    p = _grid_problem(n=60, vehicles=8, capacity=30)
+    t0 = time.perf_counter()
+    _solve(engine, p, time_limit_s=2.0)
+    assert time.perf_counter() - t0 <= 2.2
+
+
+def test_unknown_engine_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="unknown engine"):
+        AutoSolver().solve(_grid_problem(n=2), SolveOptions(engine="gurobi"))

@@ -1,0 +1,310 @@
+"""``SqlStore``: the :class:`copilot.ports.Store` on SQLite or PostgreSQL through SQLAlchemy Core.
+
+Every public method is one database transaction; every write also appends a row to the audit log
+in that same transaction, so an audit row exists exactly when its change does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+
+from sqlalchemy import Connection, delete, exc, insert, select, update
+
+from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
+from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
+from copilot.ports import StoredPlan
+from tools.sql import engine as eng
+from tools.sql import queries as q
+from tools.sql import rows
+from tools.sql.schema import audit_log, order_windows, orders, plans, vehicles, worlds
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One row of the audit trail: who changed what in a world, and when (epoch seconds)."""
+
+    id: int
+    world: str
+    at: int
+    action: str
+    detail: str
+    actor: str
+
+
+def _changes(old: object, new: object) -> str:
+    """A readable list of the fields that differ between two dataclass instances."""
+
+    def show(value: object) -> str:
+        return repr(sorted(value)) if isinstance(value, frozenset) else repr(value)
+
+    diffs = [
+        f"{f.name}: {show(getattr(old, f.name))} -> {show(getattr(new, f.name))}"
+        for f in dataclasses.fields(old)  # type: ignore[arg-type]
+        if getattr(old, f.name) != getattr(new, f.name)
+    ]
+    return "; ".join(diffs) or "no change"
+
+
+_KEYS = ("world_id", "id", "position")
+
+
+class SqlStore:
+    """Worlds, plans and an audit trail in a SQL database (SQLite file or PostgreSQL).
+
+    ``actor`` names who writes (recorded in the audit trail; each write may override it) and
+    ``now`` returns the current epoch second (a test may fix it).
+    """
+
+    def __init__(self, url: str, *, actor: str = "copilot", now: Callable[[], int] | None = None) -> None:
+        self._engine = eng.make_engine(url)
+        self._actor = actor
+        self._now = now or (lambda: int(time.time()))
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+    def close(self) -> None:
+        """Close every pooled connection (the store can still be used afterwards)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Create or migrate the schema with the Alembic migrations shipped in ``tools/sql/migrations``."""
+        self._connect(write=False).close()
+        eng.upgrade(self._engine, revision)
+
+    def schema_revision(self) -> str | None:
+        """The migration revision of the database (None before :meth:`upgrade`)."""
+        with self._connect(write=False) as conn:
+            return eng.current_revision(conn)
+
+    def schema_drift(self) -> list[str]:
+        """Differences between the database and the schema this version expects (empty when in step)."""
+        with self._connect(write=False) as conn:
+            return eng.schema_drift(conn)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def _connect(self, *, write: bool) -> Connection:
+        try:
+            conn = self._engine.connect()
+        except (exc.OperationalError, exc.InterfaceError) as e:
+            raise ConfigurationError(f"cannot open the database {self.url}: {e.orig}") from e
+        if write:
+            conn.execution_options(**{eng.WRITE_OPTION: True})
+        return conn
+
+    @contextmanager
+    def _tx(
+        self, *, write: bool = False, what: str = "the change", rejected: Callable[[str], CopilotError] = InputError
+    ) -> Iterator[Connection]:
+        conn = self._connect(write=write)
+        try:
+            with conn.begin():
+                yield conn
+        except exc.IntegrityError as e:
+            raise rejected(f"{what} was rejected by the database, nothing was changed: {e.orig}") from e
+        except (exc.OperationalError, exc.ProgrammingError) as e:
+            self._raise_if_not_migrated(e)
+            raise
+        finally:
+            conn.close()
+
+    def _raise_if_not_migrated(self, error: Exception) -> None:
+        head = eng.head_revision()
+        try:
+            current = self.schema_revision()
+        except Exception:  # the original error is the better report
+            return
+        if current != head:
+            found = f"the database {self.url} is at schema revision {current or 'none'}"
+            raise ConfigurationError(f"{found} but this version needs {head}; run SqlStore.upgrade() first") from error
+
+    def _audit(self, conn: Connection, world: str, action: str, detail: str, actor: str | None) -> None:
+        conn.execute(insert(audit_log).values(world=world, at=self._now(), action=action, detail=detail, actor=actor or self._actor))
+
+    # -- worlds ------------------------------------------------------------------------------
+
+    def import_world(self, world: World, *, replace: bool = False, actor: str | None = None) -> None:
+        """Store a whole world atomically; ``replace`` swaps out a stored world of that name (and its plans)."""
+        try:
+            meta = json.loads(json.dumps(dict(world.meta)))
+        except (TypeError, ValueError) as e:
+            raise ImportFailed([f"world {world.name!r}: meta must be JSON data ({e})"]) from e
+        with self._tx(write=True, what=f"importing world {world.name!r}", rejected=lambda m: ImportFailed([m])) as conn:
+            old = conn.scalar(select(worlds.c.id).where(worlds.c.name == world.name).with_for_update())
+            if old is not None:
+                if not replace:
+                    raise InputError(
+                        f"a world named {world.name!r} is already stored; import it with replace=True to replace it and its plans"
+                    )
+                conn.execute(delete(worlds).where(worlds.c.id == old))
+            q.insert_world(conn, world, meta, self._now())
+            counts = (
+                f"{len(world.depots)} depots, {len(world.vehicles)} vehicles, {len(world.orders)} orders, {len(world.history)} history rows"
+            )
+            self._audit(conn, world.name, "import_world" if old is None else "replace_world", counts, actor)
+
+    def load_world(self, name: str) -> World:
+        """The current state of a stored world (raises NotFound for an unknown name)."""
+        with self._tx() as conn:
+            return q.load_world(conn, name)
+
+    def world_names(self) -> list[str]:
+        """Names of stored worlds, sorted."""
+        with self._tx() as conn:
+            return q.world_names(conn)
+
+    def most_recent_world(self) -> str | None:
+        """The name of the world imported or changed last (None when no world is stored)."""
+        with self._tx() as conn:
+            query = select(worlds.c.name).order_by(worlds.c.updated_at.desc(), worlds.c.id.desc()).limit(1)
+            return conn.scalar(query)
+
+    def set_clock(self, world: str, epoch: int | None, *, actor: str | None = None) -> None:
+        """Set the world's current time (epoch seconds), or clear it with None."""
+        if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
+            raise InputError(f"the clock must be whole epoch seconds or None, got {epoch!r}")
+        with self._tx(write=True, what="setting the clock") as conn:
+            q.touch(conn, q.world_id(conn, world, lock=True), self._now(), clock=epoch)
+            self._audit(conn, world, "set_clock", "clock cleared" if epoch is None else f"clock set to {epoch}", actor)
+
+    def clock(self, world: str) -> int | None:
+        """The world's current time (epoch seconds), or None when it was never set."""
+        with self._tx() as conn:
+            value = conn.scalar(select(worlds.c.clock).where(worlds.c.id == q.world_id(conn, world)))
+            return None if value is None else int(value)
+
+    def update_vehicle(self, world: str, vehicle: Vehicle, *, actor: str | None = None) -> None:
+        """Replace a stored vehicle (same id); the changed world must still be valid."""
+        with self._tx(write=True, what=f"updating vehicle {vehicle.id!r}") as conn:
+            wid = q.world_id(conn, world, lock=True)
+            current = q.load_world(conn, world)
+            old = current.vehicle(vehicle.id)
+            dataclasses.replace(current, vehicles=tuple(vehicle if v.id == vehicle.id else v for v in current.vehicles))  # validates
+            values = {k: v for k, v in rows.vehicle_row(wid, 0, vehicle).items() if k not in _KEYS}
+            conn.execute(update(vehicles).where(vehicles.c.world_id == wid, vehicles.c.id == vehicle.id).values(**values))
+            q.touch(conn, wid, self._now())
+            self._audit(conn, world, "update_vehicle", f"vehicle {vehicle.id}: {_changes(old, vehicle)}", actor)
+
+    def update_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
+        """Replace a stored order (same id), windows included; the changed world must still be valid."""
+        with self._tx(write=True, what=f"updating order {order.id!r}") as conn:
+            wid = q.world_id(conn, world, lock=True)
+            current = q.load_world(conn, world)
+            old = current.order(order.id)
+            dataclasses.replace(current, orders=tuple(order if o.id == order.id else o for o in current.orders))  # validates
+            values = {k: v for k, v in rows.order_row(wid, 0, order).items() if k not in _KEYS}
+            conn.execute(update(orders).where(orders.c.world_id == wid, orders.c.id == order.id).values(**values))
+            conn.execute(delete(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == order.id))
+            q.insert_rows(conn, order_windows, rows.window_rows(wid, order))
+            q.touch(conn, wid, self._now())
+            self._audit(conn, world, "update_order", f"order {order.id}: {_changes(old, order)}", actor)
+
+    def add_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
+        """Add one new order to a stored world."""
+        self.add_orders(world, [order], actor=actor)
+
+    def add_orders(self, world: str, new: Sequence[Order], *, actor: str | None = None) -> None:
+        """Add new orders in one transaction (both halves of a pickup-and-delivery pair must come together)."""
+        with self._tx(write=True, what="adding orders") as conn:
+            wid = q.world_id(conn, world, lock=True)
+            current = q.load_world(conn, world)
+            known = {o.id for o in current.orders}
+            for o in new:
+                if o.id in known:
+                    raise InputError(f"order {o.id!r} already exists in world {world!r}; use update_order to change it")
+            dataclasses.replace(current, orders=current.orders + tuple(new))  # validates
+            q.insert_orders(conn, wid, new)
+            q.touch(conn, wid, self._now())
+            self._audit(conn, world, "add_order", "added " + ", ".join(o.id for o in new), actor)
+
+    def audit(self, world: str) -> list[AuditEntry]:
+        """The audit trail of a world, oldest first (it survives replacing the world)."""
+        with self._tx() as conn:
+            q.world_id(conn, world)
+            result = conn.execute(select(audit_log).where(audit_log.c.world == world).order_by(audit_log.c.id)).mappings()
+            return [AuditEntry(**{k: r[k] for k in ("id", "world", "at", "action", "detail", "actor")}) for r in result]
+
+    # -- plans -------------------------------------------------------------------------------
+
+    def save_plan(self, world: str, plan: Plan, status: PlanStatus = PlanStatus.DRAFT, note: str = "", *, actor: str | None = None) -> int:
+        """Store a plan (a new id; ``plan.id`` is ignored) and return its id.
+
+        Saving straight as COMMITTED supersedes the previous committed plan in the same transaction.
+        ``note`` replaces ``plan.note`` when given; ``created_at`` is kept when the plan has one.
+        """
+        status = PlanStatus(status)
+        with self._tx(write=True, what=f"saving a plan for world {world!r}") as conn:
+            wid = q.world_id(conn, world, lock=True)
+            q.check_references(conn, wid, plan)
+            previous = q.supersede(conn, wid) if status is PlanStatus.COMMITTED else None
+            created_at = self._now() if plan.created_at is None else plan.created_at
+            plan_id, summary = q.insert_plan(conn, wid, plan, status, note or plan.note, created_at)
+            superseded = "" if previous is None else f"; plan {previous} superseded"
+            self._audit(conn, world, "save_plan", f"plan {plan_id} saved as {status.value}: {summary}{superseded}", actor)
+            return plan_id
+
+    def commit_plan(self, world: str, plan_id: int, note: str = "", *, actor: str | None = None) -> None:
+        """Make a draft plan the committed one; the previous committed plan becomes superseded (one transaction).
+
+        ``note``, when given, replaces the plan's note. Committing the committed plan again changes nothing.
+        """
+        with self._tx(write=True, what=f"committing plan {plan_id}") as conn:
+            wid = q.world_id(conn, world, lock=True)
+            status = q.plan_status(conn, plan_id, world, wid)
+            if status is PlanStatus.COMMITTED:
+                return
+            if status is not PlanStatus.DRAFT:
+                raise InputError(f"plan {plan_id} is {status.value} and cannot be committed; save it again as a new plan to reuse it")
+            previous = q.supersede(conn, wid)
+            q.set_plan(conn, plan_id, status=PlanStatus.COMMITTED.value, **({"note": note} if note else {}))
+            detail = f"plan {plan_id} committed" + ("" if previous is None else f"; plan {previous} superseded")
+            self._audit(conn, world, "commit_plan", detail + (f"; note: {note}" if note else ""), actor)
+
+    def discard_plan(self, plan_id: int, *, actor: str | None = None) -> None:
+        """Mark a draft plan discarded (discarding it again changes nothing; committed and superseded plans are kept)."""
+        with self._tx(write=True, what=f"discarding plan {plan_id}") as conn:
+            world = q.plan_world(conn, plan_id)
+            status = q.plan_status(conn, plan_id, world, q.world_id(conn, world, lock=True))
+            if status is PlanStatus.DISCARDED:
+                return
+            if status is not PlanStatus.DRAFT:
+                raise InputError(f"plan {plan_id} is {status.value}; only draft plans can be discarded")
+            q.set_plan(conn, plan_id, status=PlanStatus.DISCARDED.value)
+            self._audit(conn, world, "discard_plan", f"plan {plan_id} discarded", actor)
+
+    def get_plan(self, plan_id: int) -> StoredPlan:
+        """A stored plan by id (raises NotFound)."""
+        with self._tx() as conn:
+            q.plan_world(conn, plan_id)
+            return q.load_plans(conn, plans.c.id == plan_id)[0]
+
+    def committed_plan(self, world: str) -> StoredPlan | None:
+        """The committed plan of a world, if any."""
+        with self._tx() as conn:
+            wid = q.world_id(conn, world)
+            found = q.load_plans(conn, (plans.c.world_id == wid) & (plans.c.status == PlanStatus.COMMITTED.value))
+            return found[0] if found else None
+
+    def plans(self, world: str) -> list[StoredPlan]:
+        """Every plan of a world, oldest first."""
+        with self._tx() as conn:
+            return q.load_plans(conn, plans.c.world_id == q.world_id(conn, world))
