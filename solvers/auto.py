@@ -15,6 +15,8 @@ from solvers.ortools_engine import OrToolsEngine
 from solvers.pyvrp_engine import PyVrpEngine, fits
 
 ENGINES = ("auto", "ortools", "pyvrp")
+#: Share of the time limit OR-Tools gets to build a pickup-and-delivery plan before PyVRP improves it.
+HYBRID_ORTOOLS_SHARE = 0.3
 
 
 class AutoSolver:
@@ -43,6 +45,8 @@ class AutoSolver:
             sol = self._ortools.solve(problem, options)
             return replace(sol, notes=(*sol.notes, f"ortools chosen: {reason}"))
         t0 = time.perf_counter()
+        if problem.pairs:
+            return self._hybrid(problem, options, t0)
         try:
             sol = self._pyvrp.solve(problem, options)
             return replace(sol, notes=(*sol.notes, "pyvrp chosen: static problem with single windows and no skills"))
@@ -50,6 +54,21 @@ class AutoSolver:
             left = max(0.2, options.time_limit_s - (time.perf_counter() - t0))
             sol = self._ortools.solve(problem, replace(options, time_limit_s=left))
             return replace(sol, notes=(*sol.notes, "pyvrp found nothing feasible; ortools used the time left"))
+
+
+    def _hybrid(self, problem: RoutingProblem, options: SolveOptions, t0: float) -> Solution:
+        """Pickup-and-delivery: OR-Tools builds a feasible plan, PyVRP improves it with the time left."""
+        share = options.time_limit_s * HYBRID_ORTOOLS_SHARE
+        first = self._ortools.solve(problem, replace(options, time_limit_s=share, iterations=None if options.iterations is None else options.iterations))
+        left = options.time_limit_s - (time.perf_counter() - t0)
+        if left < 0.2 or any(problem.stops[i].penalty is None for i in first.dropped):
+            return replace(first, notes=(*first.notes, "ortools only: no time left to improve"))
+        try:
+            second = self._pyvrp.solve(problem, replace(options, time_limit_s=left), initial=first.routes)
+        except InfeasibleError:
+            return first
+        wall = time.perf_counter() - t0
+        return replace(second, engine="ortools+pyvrp", wall_s=wall, notes=(f"pickup-and-delivery: ortools construction ({share:.1f} s), pyvrp improvement",))
 
 
 def make_solver(engine: str = "auto") -> AutoSolver:

@@ -7,11 +7,13 @@ nothing on board at the start and no warm start. :func:`fits` says whether (and 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp import ActivityType
 from pyvrp.stop import MaxIterations, MaxRuntime
 
 from copilot.errors import InfeasibleError
@@ -58,8 +60,12 @@ class PyVrpEngine:
 
     name = "pyvrp"
 
-    def solve(self, problem: RoutingProblem, options: SolveOptions) -> Solution:
-        """Solve ``problem``; raises :class:`InfeasibleError` when no feasible solution was found."""
+    def solve(self, problem: RoutingProblem, options: SolveOptions, initial: Sequence[Sequence[int]] | None = None) -> Solution:
+        """Solve ``problem``; raises :class:`InfeasibleError` when no feasible solution was found.
+
+        ``initial`` (stop sequences per vehicle, e.g. from another engine) seeds the search; PyVRP
+        keeps the best solution it sees, so the result is never worse than a feasible seed.
+        """
         t0 = time.perf_counter()
         reason = fits(problem)
         if reason is not None:
@@ -154,7 +160,10 @@ class PyVrpEngine:
             stop: pyvrp.stop.StoppingCriterion = MaxIterations(options.iterations)
         else:
             stop = MaxRuntime(max(0.05, options.time_limit_s * 0.97 - (time.perf_counter() - t0)))
-        result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False)
+        init = None
+        if initial is not None:
+            init = self._seed(data, problem, initial, client_stop, keys, members)
+        result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False, initial_solution=init)
         best = result.best
         if not best.is_feasible():
             raise InfeasibleError("PyVRP found no feasible solution in time")
@@ -177,3 +186,20 @@ class PyVrpEngine:
         dropped = tuple(i for i in range(len(problem.stops)) if i not in visited)
         wall = time.perf_counter() - t0
         return Solution(tuple(routes), dropped, self.name, wall, float(result.cost()))
+
+    @staticmethod
+    def _seed(
+        data: pyvrp.ProblemData,
+        problem: RoutingProblem,
+        initial: Sequence[Sequence[int]],
+        client_stop: list[int],
+        keys: list[_TypeKey],
+        members: dict[_TypeKey, list[int]],
+    ) -> pyvrp.Solution:
+        activity: dict[int, pyvrp.Activity] = {si: pyvrp.Activity(ActivityType.CLIENT, ci) for ci, si in enumerate(client_stop)}
+        for k, p in enumerate(problem.pairs):
+            activity[p.pickup] = pyvrp.Activity(ActivityType.PICKUP, k)
+            activity[p.delivery] = pyvrp.Activity(ActivityType.DELIVERY, k)
+        type_of = {vi: t for t, key in enumerate(keys) for vi in members[key]}
+        routes = [pyvrp.Route(data, [activity[si] for si in seq], type_of[vi]) for vi, seq in enumerate(initial) if seq]
+        return pyvrp.Solution(data, routes)

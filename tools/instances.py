@@ -459,7 +459,7 @@ def _read_lilim(r: _Reader) -> BenchmarkInstance:
     dno, depot = rows[0]
     ready, due = scaled(dno, depot[4]), scaled(dno, depot[5])
     vc = HIERARCHICAL_VEHICLE_COST
-    vehicles = tuple(FleetVehicle(id=f"v{i}", start=0, end=0, capacity=q, ready=ready, latest_end=due, fixed_cost=vc) for i in range(k))
+    vehicles = tuple(FleetVehicle(id=f"v{i}", start=0, end=0, capacity=q, ready=ready, latest_end=due) for i in range(k))
     name = instance_name(r.path)
     problem = RoutingProblem(
         distance=tuple(dist),
@@ -560,7 +560,7 @@ def _read_sartori(r: _Reader) -> BenchmarkInstance:
         raise r.fail(dno, f"ROUTE-TIME {route_time} before the depot opens at {ready}")
     vc = HIERARCHICAL_VEHICLE_COST
     vehicles = tuple(
-        FleetVehicle(id=f"v{i}", start=0, end=0, capacity=capacity, ready=ready, latest_end=route_time, fixed_cost=vc) for i in range(half)
+        FleetVehicle(id=f"v{i}", start=0, end=0, capacity=capacity, ready=ready, latest_end=route_time) for i in range(half)
     )
     m = tuple(tuple(0 if i == j else x for j, x in enumerate(row)) for i, row in enumerate(matrix))
     name = header.get("NAME", "") or instance_name(r.path)

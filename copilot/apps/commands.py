@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         store.import_world(world, replace=args.replace, actor="cli")
     finally:
         store.close()
+    print(
+        f"imported world {world.name!r}: {len(world.depots)} depot(s), {len(world.vehicles)} vehicle(s), "
+        f"{len(world.orders)} order(s), {len(world.history)} history row(s)"
+    )
     return 0
 
 
@@ -60,6 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     write_world(world, args.directory)
+    print(f"exported world {world.name!r} to {args.directory}")
     return 0
 
 
@@ -68,7 +75,8 @@ def cmd_worlds(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         for name in store.world_names():
-            store.committed_plan(name)
+            committed = store.committed_plan(name)
+            print(f"{name}\t{'committed plan #' + str(committed.id) if committed else 'no committed plan'}")
     finally:
         store.close()
     return 0
@@ -107,7 +115,7 @@ def _plan_and_show(store: SqlStore, name: str, args: argparse.Namespace) -> int:
     if args.commit:
         store.commit_plan(name, plan_id, note="committed from the command line", actor="cli")
     if args.json:
-        pass
+        print(json.dumps(plan_json(world, plan, plan_id, status)))
     else:
         show_plan(world, plan, plan_id, status)
     return 0
@@ -173,7 +181,7 @@ def solve_file(path: Path, fmt: str, time_limit: float, seed: int, engine: str =
     wall = time.perf_counter() - t0
     problems = check_solution(inst.problem, sol.routes)
     if problems:
-        pass
+        print("warning: the solution fails the independent check: " + "; ".join(map(str, problems[:3])), file=sys.stderr)
     routes = [r for r in inst.node_routes(sol.routes) if r]
     return {
         "instance": inst.name,

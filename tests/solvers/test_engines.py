@@ -170,3 +170,24 @@ def test_time_limit_is_honoured_within_ten_percent(engine: str) -> None:
 def test_unknown_engine_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="unknown engine"):
         AutoSolver().solve(_grid_problem(n=2), SolveOptions(engine="gurobi"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_multi_depot_vehicles_return_to_their_own_depot(engine: str) -> None:
+    pts = [(0.0, 0.0), (100.0, 100.0)] + [(float(x), float(x)) for x in (2, 4, 6, 94, 96, 98)]
+    d = tuple(tuple(round(math.dist(a, b)) for b in pts) for a in pts)
+    stops = tuple(Stop(id=f"s{k}", location=k + 2, delivery=1) for k in range(6))
+    fleet = (FleetVehicle("a", 0, 0, 10), FleetVehicle("b", 1, 1, 10))
+    p = RoutingProblem(d, (d,), stops, fleet)
+    routes, dropped = _solve(engine, p)
+    assert dropped == () and check_solution(p, routes) == []
+    assert set(routes[0]) == {0, 1, 2} and set(routes[1]) == {3, 4, 5}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_maximum_route_duration_splits_routes(engine: str) -> None:
+    base = _grid_problem(n=10, windows=False, vehicles=6, capacity=100)
+    p = replace(base, vehicles=tuple(replace(v, max_duration=260) for v in base.vehicles))
+    routes, dropped = _solve(engine, p)
+    assert dropped == () and check_solution(p, routes) == []
+    assert sum(1 for r in routes if r) >= 2

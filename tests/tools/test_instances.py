@@ -90,7 +90,7 @@ def test_lilim_lc101_reproduces_bks() -> None:
     assert inst.name == "lc101" and len(p.stops) == 106 and len(p.pairs) == 53
     assert len(p.vehicles) == 25 and {v.capacity for v in p.vehicles} == {200}
     assert p.objective is Objective.VEHICLES_THEN_DISTANCE and p.vehicle_cost == 10**9
-    assert {v.fixed_cost for v in p.vehicles} == {10**9}
+    assert p.vehicle_cost == 10**9 and {v.fixed_cost for v in p.vehicles} == {0}
     assert p.vehicles[0].latest_end == 1236 * 1000
     # row 1 is a delivery (demand -10) of pickup 11; row 3 a pickup (demand 10) of delivery 75
     assert p.stops[0].delivery == 10 and p.stops[0].pickup == 0 and p.stops[0].windows == ((912000, 967000),)
@@ -120,7 +120,7 @@ def test_sartori_bar_n100_1_reproduces_bks() -> None:
     assert len(p.stops) == 100 and len(p.pairs) == 50 and len(p.vehicles) == 50
     assert all(pr.delivery == pr.pickup + 50 for pr in p.pairs)
     assert {v.capacity for v in p.vehicles} == {300} and p.vehicles[0].latest_end == 240
-    assert p.objective is Objective.VEHICLES_THEN_DISTANCE and p.vehicles[0].fixed_cost == 10**9
+    assert p.objective is Objective.VEHICLES_THEN_DISTANCE and p.vehicle_cost == 10**9
     # node 1: 41.40052560 2.11713440 22 129 240 5 0 51
     assert p.stops[0].pickup == 22 and p.stops[0].windows == ((129, 240),) and p.stops[0].service == 5
     assert p.stops[50].delivery == 22 and p.stops[50].pickup == 0
