@@ -97,7 +97,11 @@ class Depot:
 
 @dataclass(frozen=True, slots=True)
 class Vehicle:
-    """A vehicle with its driver's shift. ``unavailable_from`` marks a breakdown or sick driver."""
+    """A vehicle with its driver's shift.
+
+    ``unavailable_from`` marks a breakdown or sick driver from that time on; ``delayed_until`` a
+    reported delay (the vehicle starts nothing new before then).
+    """
 
     id: str
     depot_id: str
@@ -110,6 +114,7 @@ class Vehicle:
     unavailable_from: int | None = None
     max_route_duration_s: int | None = None
     fixed_cost: float = 0.0
+    delayed_until: int | None = None  # reported delay: no new work starts before this time
 
     def __post_init__(self) -> None:
         _check_id("vehicle", self.id)
@@ -155,6 +160,7 @@ class Order:
     notes: str = ""
     pair_id: str | None = None
     cancelled: bool = False
+    pinned_vehicle: str | None = None  # a dispatcher's pin or manual move: only this vehicle may serve it
 
     def __post_init__(self) -> None:
         _check_id("order", self.id)
@@ -209,7 +215,10 @@ class World:
             _require(v.depot_id in depots, f"vehicle {v.id}: unknown depot {v.depot_id!r}")
         skills = {s for v in self.vehicles for s in v.skills}
         orders = {o.id: o for o in self.orders}
+        vehicles = {v.id for v in self.vehicles}
         for o in self.orders:
+            if o.pinned_vehicle is not None:
+                _require(o.pinned_vehicle in vehicles, f"order {o.id}: pinned to unknown vehicle {o.pinned_vehicle!r}")
             if o.required_skill is not None:
                 _require(o.required_skill in skills, f"order {o.id}: no vehicle has skill {o.required_skill!r}")
             if o.pair_id is not None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from copilot.domain import Plan, PlanStatus, World
+from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
 from copilot.routing import RoutingProblem, Solution, SolveOptions
 
 
@@ -56,10 +56,22 @@ class StoredPlan:
     note: str
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One row of the audit trail: who changed what in a world, and when (epoch seconds)."""
+
+    id: int
+    world: str
+    at: int
+    action: str
+    detail: str
+    actor: str
+
+
 class Store(Protocol):
     """Persistent worlds and plans. Every method is one transaction."""
 
-    def import_world(self, world: World, *, replace: bool = False) -> None:
+    def import_world(self, world: World, *, replace: bool = False, actor: str | None = None) -> None:
         """Store a whole world atomically (all of it or nothing)."""
         ...
 
@@ -71,11 +83,11 @@ class Store(Protocol):
         """Names of stored worlds."""
         ...
 
-    def save_plan(self, world: str, plan: Plan, status: PlanStatus = PlanStatus.DRAFT, note: str = "") -> int:
+    def save_plan(self, world: str, plan: Plan, status: PlanStatus = PlanStatus.DRAFT, note: str = "", *, actor: str | None = None) -> int:
         """Store a plan; returns its id."""
         ...
 
-    def commit_plan(self, world: str, plan_id: int, note: str = "") -> None:
+    def commit_plan(self, world: str, plan_id: int, note: str = "", *, actor: str | None = None) -> None:
         """Make the plan the committed one; the previous committed plan becomes superseded (one transaction)."""
         ...
 
@@ -89,4 +101,36 @@ class Store(Protocol):
 
     def plans(self, world: str) -> list[StoredPlan]:
         """Every plan of a world, oldest first."""
+        ...
+
+
+class DispatchStore(Store, Protocol):
+    """A store that also records dispatch facts: the clock, vehicle and order changes, the audit trail."""
+
+    def set_clock(self, world: str, epoch: int | None, *, actor: str | None = None) -> None:
+        """Set (or clear) the world's current time."""
+        ...
+
+    def clock(self, world: str) -> int | None:
+        """The world's current time, if set."""
+        ...
+
+    def update_vehicle(self, world: str, vehicle: Vehicle, *, actor: str | None = None) -> None:
+        """Replace a vehicle (same id)."""
+        ...
+
+    def update_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
+        """Replace an order (same id)."""
+        ...
+
+    def add_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
+        """Add a new order."""
+        ...
+
+    def discard_plan(self, plan_id: int, *, actor: str | None = None) -> None:
+        """Discard a draft."""
+        ...
+
+    def audit(self, world: str) -> list[AuditEntry]:
+        """The world's audit trail, oldest first."""
         ...

@@ -42,6 +42,7 @@ class Stop:
     skill: str | None = None
     penalty: int | None = None
     allowed_vehicles: frozenset[int] | None = None
+    previous_vehicle: int | None = None  # the vehicle it was on in the plan being revised
 
     def __post_init__(self) -> None:
         if self.pickup < 0 or self.delivery < 0 or self.service < 0:
@@ -106,6 +107,7 @@ class RoutingProblem:
     vehicle_cost: int = 0
     name: str = ""
     warm_start: tuple[tuple[int, ...], ...] | None = None
+    move_penalty: int = 0  # cost of serving a stop on another vehicle than its previous_vehicle
     meta: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

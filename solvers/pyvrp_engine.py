@@ -7,6 +7,7 @@ nothing on board at the start and no warm start. :func:`fits` says whether (and 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyvrp
 from pyvrp import ActivityType
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime
 
 from copilot.errors import InfeasibleError
@@ -26,6 +28,8 @@ def fits(problem: RoutingProblem) -> str | None:
     """None when PyVRP can solve ``problem`` exactly as stated, else the reason it cannot."""
     if problem.warm_start is not None:
         return "a warm start is requested"
+    if problem.move_penalty and any(s.previous_vehicle is not None for s in problem.stops):
+        return "moving stops between vehicles carries a disruption cost"
     if problem.meta.get("onboard_stops"):
         return "vehicles carry goods from earlier stops"
     for s in problem.stops:
@@ -163,7 +167,11 @@ class PyVrpEngine:
         init = None
         if initial is not None:
             init = self._seed(data, problem, initial, client_stop, keys, members)
-        result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False, initial_solution=init)
+        with warnings.catch_warnings():
+            # PyVRP warns when its penalties hit their bound on tight instances; infeasibility is
+            # reported below (and the caller falls back to OR-Tools), so the warning adds nothing.
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+            result = pyvrp.solve(data, stop, seed=options.seed, collect_stats=False, display=False, initial_solution=init)
         best = result.best
         if not best.is_feasible():
             raise InfeasibleError("PyVRP found no feasible solution in time")

@@ -35,6 +35,7 @@ class PlanSettings:
     engine: str = "auto"
     penalty_normal: int = 10**10
     penalty_high: int = 10**11
+    move_penalty_m: int = 1500  # re-planning: a stop moves to another vehicle only if that saves more than this many metres
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
@@ -66,6 +67,44 @@ class ProblemMap:
     excluded: Mapping[str, str]  # order id -> reason it was not offered to the solver
 
 
+def frozen_state(world: World, vehicle: Vehicle, route: Route | None, clock: int | None) -> _Frozen:
+    """What ``vehicle`` has done, or is doing, at ``clock`` on its committed ``route``, and when it is free.
+
+    Visits that started before the clock are done or in service. A vehicle that has left for its
+    next visit is under way to it, and that visit is kept too, unless the vehicle is broken down or
+    delayed at the clock, or the order was cancelled (then it stays where it last was). Without a
+    clock nothing is frozen.
+    """
+    fz = _Frozen()
+    if route is not None and clock is not None:
+        fz.started = route.start < clock and bool(route.visits)
+        fz.start_time, fz.start_load, fz.load = route.start, route.start_load, route.start_load
+        for vis in route.visits:
+            if vis.start < clock:
+                fz.visits.append(vis)
+                fz.load = vis.load_after
+        working = (vehicle.unavailable_from is None or vehicle.unavailable_from > clock) and (
+            vehicle.delayed_until is None or vehicle.delayed_until <= clock
+        )
+        k = len(fz.visits)
+        if fz.started and working and k < len(route.visits):
+            left = fz.visits[-1].departure if fz.visits else route.start
+            heading = next((o for o in world.orders if o.id == route.visits[k].order_id), None)
+            if left < clock and heading is not None and not heading.cancelled:
+                fz.visits.append(route.visits[k])
+                fz.load = route.visits[k].load_after
+    depot = world.depot(vehicle.depot_id)
+    ready = max(vehicle.shift.start, depot.hours.start)
+    if fz.started:
+        ready = max(ready, fz.visits[-1].departure) if fz.visits else max(ready, fz.start_time or ready)
+    if clock is not None:
+        ready = max(ready, clock)
+    if vehicle.delayed_until is not None:
+        ready = max(ready, vehicle.delayed_until)
+    fz.ready = ready
+    return fz
+
+
 def _windows(order: Order) -> tuple[tuple[int, int], ...]:
     return tuple((w.start, w.end) for w in order.windows)
 
@@ -80,7 +119,7 @@ def build_problem(
     warm_start: bool = True,
 ) -> ProblemMap:
     """Translate the world (at ``clock``, continuing ``committed``) into a routing problem."""
-    pins = dict(pins or {})
+    pins = {o.id: o.pinned_vehicle for o in world.orders if o.pinned_vehicle is not None} | dict(pins or {})
     depots = {d.id: d for d in world.depots}
     coords: list[tuple[float, float]] = [(d.location.lat, d.location.lng) for d in world.depots]
     depot_index = {d.id: i for i, d in enumerate(world.depots)}
@@ -91,26 +130,16 @@ def build_problem(
         world.order(oid)
         world.vehicle(vid)
 
-    frozen: dict[str, _Frozen] = {v.id: _Frozen() for v in vehicles}
-    done: set[str] = set()
+    by_vehicle = {r.vehicle_id: r for r in committed.routes} if committed is not None else {}
+    frozen = {v.id: frozen_state(world, v, by_vehicle.get(v.id), clock) for v in vehicles}
+    done = {vis.order_id for fz in frozen.values() for vis in fz.visits}
     onboard_on: dict[str, str] = {}  # order id -> vehicle carrying its goods
-    if committed is not None and clock is not None:
-        for r in committed.routes:
-            if r.vehicle_id not in frozen:
-                continue
-            fz = frozen[r.vehicle_id]
-            fz.started = r.start < clock and bool(r.visits)
-            fz.start_time, fz.start_load, fz.load = r.start, r.start_load, r.start_load
-            for vis in r.visits:
-                if vis.start < clock:
-                    fz.visits.append(vis)
-                    fz.load = vis.load_after
-                    done.add(vis.order_id)
-            if fz.started:
-                for vis in r.visits[len(fz.visits):]:
-                    o = orders.get(vis.order_id)
-                    if o is not None and o.kind is OrderKind.DELIVERY and (o.pair_id is None or o.pair_id in done):
-                        onboard_on[o.id] = r.vehicle_id
+    for vid, fz in frozen.items():
+        if fz.started:
+            for vis in by_vehicle[vid].visits[len(fz.visits):]:
+                o = orders.get(vis.order_id)
+                if o is not None and o.kind is OrderKind.DELIVERY and (o.pair_id is None or o.pair_id in done):
+                    onboard_on[o.id] = vid
 
     stops: list[Stop] = []
     stop_orders: list[str] = []
@@ -154,21 +183,15 @@ def build_problem(
         depot = depots[v.depot_id]
         fz = frozen[v.id]
         start_loc = depot_index[v.depot_id]
-        ready = max(v.shift.start, depot.hours.start)
         load = 0
+        ready = fz.ready
         if fz.started:
-            last = fz.visits[-1] if fz.visits else None
-            if last is not None:
-                o = orders[last.order_id]
+            load = fz.load
+            if fz.visits:
+                o = orders[fz.visits[-1].order_id]
                 coords.append((o.location.lat, o.location.lng))
                 start_loc = len(coords) - 1
-                ready = max(ready, last.departure)
-            else:
-                ready = max(ready, fz.start_time or ready)
-            load = fz.load
-        if clock is not None:
-            ready = max(ready, clock)
-        fz.ready, fz.position = ready, start_loc
+        fz.position = start_loc
         if v.unavailable_from is not None and v.unavailable_from <= ready:
             continue  # broken down or off duty: keeps what it did, takes nothing new
         latest = min(v.shift.end, depot.hours.end)
@@ -206,6 +229,12 @@ def build_problem(
             s = replace(s, allowed_vehicles=everyone - on_road)
         fixed.append(s)
     stops = fixed
+    move_penalty = 0
+    if committed is not None and settings.move_penalty_m > 0:
+        previous = {oid: fleet_index[r.vehicle_id] for r in committed.routes if r.vehicle_id in fleet_index for oid in r.order_ids}
+        stops = [replace(s, previous_vehicle=previous.get(s.id)) for s in stops]
+        coef = max((f.cost_per_distance for f in fleet), default=1)
+        move_penalty = settings.move_penalty_m * coef
 
     speeds = sorted({v.speed_kmh for v in vehicles}) or [1.0]
     profile_of = {s: i for i, s in enumerate(speeds)}
@@ -231,6 +260,7 @@ def build_problem(
         pairs=tuple(pairs),
         name=world.name,
         warm_start=warm,
+        move_penalty=move_penalty,
         meta={"onboard_stops": onboard} if onboard else {},
     )
     return ProblemMap(problem, tuple(stop_orders), tuple(fleet_ids), tuple(coords), frozen, excluded)
@@ -248,10 +278,16 @@ def plan_world(
     clock: int | None = None,
     committed: Plan | None = None,
     pins: Mapping[str, str] | None = None,
+    warm_start: bool = True,
 ) -> Plan:
-    """Plan (or re-plan from ``clock``) the world; the result is checked by the independent checker."""
+    """Plan (or re-plan from ``clock``) the world; the result is checked by the independent checker.
+
+    With ``committed``, work started before ``clock`` is kept, the search starts from the committed
+    routes (unless ``warm_start`` is False) and moving a stop to another vehicle costs
+    ``settings.move_penalty_m`` metres.
+    """
     settings = settings or PlanSettings()
-    pm = build_problem(world, settings, clock=clock, committed=committed, pins=pins)
+    pm = build_problem(world, settings, clock=clock, committed=committed, pins=pins, warm_start=warm_start)
     options = SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed, iterations=settings.iterations, engine=settings.engine)
     solution = deps.solver.solve(pm.problem, options)
     routes: list[Route] = []

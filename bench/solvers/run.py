@@ -234,10 +234,10 @@ def summarise(rows: list[dict[str, str]], header: str = "") -> str:
     solver_order = [s for s in SOLVERS if any(r["solver"] == s for r in rows)]
     out = [header] if header else []
     out.append(
-        "| set | solver | instances | feasible | mean gap % | median gap % | mean gap % (common) | mean wall s "
+        "| set | solver | instances | feasible | mean gap % | median gap % | mean gap % (common) | mean wall s | max wall s "
         "| mean vehicle excess | BKS vehicles reached |"
     )
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for k in sets:
         spec = SETS[k]
         in_set = [r for r in rows if r["set"] == k]
@@ -260,8 +260,9 @@ def summarise(rows: list[dict[str, str]], header: str = "") -> str:
                 excess = reached = "–"
             med = f"{statistics.median(gaps):.2f}" if gaps else "–"
             common_txt = f"{_mean(common_gaps)} (n={len(common)})" if common_gaps else "–"
+            max_wall = f"{max(walls):.2f}" if walls else "–"
             out.append(
-                f"| {k} | {s} | {len(mine)} | {len(ok)} | {_mean(gaps)} | {med} | {common_txt} | {_mean(walls)} | {excess} | {reached} |"
+                f"| {k} | {s} | {len(mine)} | {len(ok)} | {_mean(gaps)} | {med} | {common_txt} | {_mean(walls)} | {max_wall} | {excess} | {reached} |"
             )
     out.append("")
     out.append(

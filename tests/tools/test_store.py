@@ -48,6 +48,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         scratch = scratch_database(PG_ADMIN_URL)
         url = scratch.__enter__()
     except ConfigurationError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL must be reachable in CI: {e}")
         pytest.skip(f"PostgreSQL is not reachable: {e}")
     try:
         yield url

@@ -61,6 +61,7 @@ def vehicle_row(world_id: int, position: int, v: Vehicle) -> Row:
         "unavailable_from": v.unavailable_from,
         "max_route_duration_s": v.max_route_duration_s,
         "fixed_cost": v.fixed_cost,
+        "delayed_until": v.delayed_until,
     }
 
 
@@ -78,6 +79,7 @@ def vehicle_from(r: RowIn) -> Vehicle:
         unavailable_from=r["unavailable_from"],
         max_route_duration_s=r["max_route_duration_s"],
         fixed_cost=r["fixed_cost"],
+        delayed_until=r["delayed_until"],
     )
 
 
@@ -98,6 +100,7 @@ def order_row(world_id: int, position: int, o: Order) -> Row:
         "notes": o.notes,
         "pair_id": o.pair_id,
         "cancelled": o.cancelled,
+        "pinned_vehicle": o.pinned_vehicle,
     }
 
 
@@ -121,6 +124,7 @@ def order_from(r: RowIn, windows: Sequence[RowIn]) -> Order:
         notes=r["notes"],
         pair_id=r["pair_id"],
         cancelled=bool(r["cancelled"]),
+        pinned_vehicle=r["pinned_vehicle"],
     )
 
 

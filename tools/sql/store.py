@@ -17,23 +17,11 @@ from sqlalchemy import Connection, delete, exc, insert, select, update
 
 from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
-from copilot.ports import StoredPlan
+from copilot.ports import AuditEntry, StoredPlan
 from tools.sql import engine as eng
 from tools.sql import queries as q
 from tools.sql import rows
 from tools.sql.schema import audit_log, order_windows, orders, plans, vehicles, worlds
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One row of the audit trail: who changed what in a world, and when (epoch seconds)."""
-
-    id: int
-    world: str
-    at: int
-    action: str
-    detail: str
-    actor: str
 
 
 def _changes(old: object, new: object) -> str:

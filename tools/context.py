@@ -1,0 +1,154 @@
+"""What every tool receives: the store, the planning dependencies and settings, bound to one world.
+
+Also the small shared pieces of the tools' pydantic I/O: a plan summary, time parsing that accepts
+what a dispatcher types (``14:30``, ``2022-05-01T14:30:00+08:00``), and look-ups that turn an unknown
+id into a message that says what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from pydantic import BaseModel, Field
+
+from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
+from copilot.errors import InputError, NotFound
+from copilot.ports import DispatchStore, StoredPlan
+from copilot.units import format_clock, format_time, parse_time
+from tools.planning import PlanningDeps, PlanSettings
+
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass
+class ToolContext:
+    """Dependencies of the tool functions, for one world. ``actor`` is recorded in the audit trail."""
+
+    store: DispatchStore
+    planning: PlanningDeps
+    world_name: str
+    settings: PlanSettings = field(default_factory=lambda: PlanSettings(time_limit_s=1.0))
+    actor: str = "dispatcher"
+
+    def world(self) -> World:
+        """The world as stored now."""
+        return self.store.load_world(self.world_name)
+
+    def committed(self) -> StoredPlan | None:
+        """The dispatched plan, if any."""
+        return self.store.committed_plan(self.world_name)
+
+    def clock(self) -> int | None:
+        """The world's current (simulated) time."""
+        return self.store.clock(self.world_name)
+
+
+def parse_user_time(text: str, world: World) -> int:
+    """A time as a dispatcher gives it: ``HH:MM`` on the world's day, or ISO 8601 with offset."""
+    m = _HHMM.match(text)
+    if m:
+        hour, minute = int(m.group(1)), int(m.group(2))
+        if hour > 23 or minute > 59:
+            raise InputError(f"not a time of day: {text!r}; expected HH:MM between 00:00 and 23:59")
+        tz = timezone(timedelta(seconds=world.utc_offset_s))
+        day = datetime.fromisoformat(world.date).replace(tzinfo=tz)
+        return int((day + timedelta(hours=hour, minutes=minute)).timestamp())
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise InputError(f"not a time: {text!r}; expected HH:MM (on {world.date}) or ISO 8601 like {world.date}T14:30:00"
+                         f"{format_time(0, world.utc_offset_s)[-6:]}") from None
+
+
+def find_order(world: World, order_id: str) -> Order:
+    """The order, or a NotFound that lists known ids."""
+    order_id = order_id.strip()
+    for o in world.orders:
+        if o.id == order_id:
+            return o
+    raise NotFound("order", order_id, [o.id for o in world.orders])
+
+
+def find_vehicle(world: World, vehicle_id: str) -> Vehicle:
+    """The vehicle, or a NotFound that lists known ids."""
+    vehicle_id = vehicle_id.strip()
+    for v in world.vehicles:
+        if v.id == vehicle_id:
+            return v
+    raise NotFound("vehicle", vehicle_id, [v.id for v in world.vehicles])
+
+
+class UnassignedOut(BaseModel):
+    """An order left out of a plan, and why."""
+
+    order_id: str
+    reason: str
+
+
+class RouteOut(BaseModel):
+    """One vehicle's route in a summary."""
+
+    vehicle_id: str
+    stops: list[str] = Field(description="order ids in visiting order")
+    etas: list[str] = Field(description="service start per stop, HH:MM local")
+    distance_km: float
+    start: str
+    end: str
+
+
+class PlanSummary(BaseModel):
+    """A plan as a dispatcher or partner system sees it."""
+
+    plan_id: int
+    status: str
+    vehicles_used: int
+    total_distance_km: float
+    orders_served: int
+    unassigned: list[UnassignedOut]
+    routes: list[RouteOut]
+    solver: str
+    stops_moved: int | None = Field(default=None, description="future stops that changed vehicle against the committed plan")
+    distance_delta_km: float | None = Field(default=None, description="total distance minus the committed plan's")
+
+
+def summarize(world: World, plan: Plan, plan_id: int, status: PlanStatus, baseline: Plan | None = None, clock: int | None = None) -> PlanSummary:
+    """A :class:`PlanSummary`, with the change against ``baseline`` when given."""
+    off = world.utc_offset_s
+    moved = None
+    delta = None
+    if baseline is not None:
+        moved = stops_moved(baseline, plan, clock)
+        delta = round((plan.distance_m - baseline.distance_m) / 1000, 3)
+    return PlanSummary(
+        plan_id=plan_id,
+        status=status.value,
+        vehicles_used=plan.vehicles_used,
+        total_distance_km=round(plan.distance_m / 1000, 3),
+        orders_served=len(plan.assigned_ids()),
+        unassigned=[UnassignedOut(order_id=u.order_id, reason=u.reason) for u in plan.unassigned],
+        routes=[
+            RouteOut(
+                vehicle_id=r.vehicle_id,
+                stops=list(r.order_ids),
+                etas=[format_clock(v.start, off) for v in r.visits],
+                distance_km=round(r.distance_m / 1000, 3),
+                start=format_clock(r.start, off),
+                end=format_clock(r.end, off),
+            )
+            for r in plan.routes
+        ],
+        solver=plan.solver,
+        stops_moved=moved,
+        distance_delta_km=delta,
+    )
+
+
+def stops_moved(before: Plan, after: Plan, clock: int | None = None) -> int:
+    """Stops (not yet started at ``clock``) that are on a different vehicle in ``after``."""
+    was = {v.order_id: (r.vehicle_id, v.start) for r in before.routes for v in r.visits}
+    now = {v.order_id: r.vehicle_id for r in after.routes for v in r.visits}
+    return sum(
+        1 for oid, (vid, start) in was.items() if oid in now and now[oid] != vid and (clock is None or start >= clock)
+    )

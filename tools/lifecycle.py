@@ -1,0 +1,132 @@
+"""Plan life cycle tools: plan the day into a draft, approve (dispatch) or discard it, the clock, the audit trail.
+
+Only :func:`approve_plan` commits; every commit is one store transaction and keeps the earlier plans
+(superseded) for the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import BaseModel, Field
+
+from copilot.domain import PlanStatus
+from copilot.errors import InfeasibleError, InputError
+from copilot.units import format_time
+from tools.context import PlanSummary, ToolContext, parse_user_time, summarize
+from tools.planning import plan_world
+
+
+class PlanDayRequest(BaseModel):
+    """Plan the whole day (from the clock on, keeping work already started)."""
+
+    time_limit_s: float | None = Field(default=None, gt=0, le=600, description="search time; default from settings")
+
+
+class PlanRef(BaseModel):
+    """A plan by id; None means the most recent draft."""
+
+    plan_id: int | None = None
+
+
+class ClockRequest(BaseModel):
+    """Set the simulated current time: HH:MM on the world's day, or ISO 8601 with offset."""
+
+    at: str
+
+
+class ClockOut(BaseModel):
+    """The world's current time."""
+
+    world: str
+    clock: str | None
+
+
+class AuditRow(BaseModel):
+    """One change in the audit trail."""
+
+    at: str
+    action: str
+    detail: str
+    actor: str
+
+
+class AuditTrail(BaseModel):
+    """The most recent changes, newest last."""
+
+    world: str
+    entries: list[AuditRow]
+
+
+def replan(ctx: ToolContext, reason: str, time_limit_s: float | None = None) -> PlanSummary:
+    """Re-plan from the clock, warm-started from the committed plan; the result is saved as a draft."""
+    world = ctx.world()
+    committed = ctx.committed()
+    clock = ctx.clock()
+    settings = ctx.settings if time_limit_s is None else replace(ctx.settings, time_limit_s=time_limit_s)
+    base = committed.plan if committed is not None else None
+    plan = plan_world(world, ctx.planning, settings, clock=clock if base is not None else None, committed=base)
+    plan_id = ctx.store.save_plan(ctx.world_name, plan, PlanStatus.DRAFT, note=reason, actor=ctx.actor)
+    return summarize(world, plan, plan_id, PlanStatus.DRAFT, baseline=base, clock=clock)
+
+
+def plan_day(ctx: ToolContext, req: PlanDayRequest | None = None) -> PlanSummary:
+    """Plan the day into a draft (nothing is dispatched until it is approved)."""
+    req = req or PlanDayRequest()
+    return replan(ctx, "day plan", req.time_limit_s)
+
+
+def _draft_id(ctx: ToolContext, plan_id: int | None) -> int:
+    if plan_id is not None:
+        stored = ctx.store.get_plan(plan_id)
+        if stored.world != ctx.world_name:
+            raise InputError(f"plan #{plan_id} belongs to another world")
+        if stored.status is not PlanStatus.DRAFT:
+            raise InputError(f"plan #{plan_id} is {stored.status.value}, not a draft; only drafts can be approved or discarded")
+        return plan_id
+    drafts = [p for p in ctx.store.plans(ctx.world_name) if p.status is PlanStatus.DRAFT]
+    if not drafts:
+        raise InputError("there is no draft plan to approve or discard; plan the day or report an event first")
+    return drafts[-1].id
+
+
+def approve_plan(ctx: ToolContext, req: PlanRef | None = None) -> PlanSummary:
+    """Dispatch a draft: it becomes the committed plan (the previous one is superseded)."""
+    plan_id = _draft_id(ctx, (req or PlanRef()).plan_id)
+    stored = ctx.store.get_plan(plan_id)
+    world = ctx.world()
+    clock = ctx.clock()
+    problems = ctx.planning.checker.check_plan(world, stored.plan, clock)
+    if problems:
+        raise InfeasibleError(
+            f"draft #{plan_id} no longer fits the current state ({'; '.join(map(str, problems[:3]))}); re-plan before approving"
+        )
+    before = ctx.committed()
+    ctx.store.commit_plan(ctx.world_name, plan_id, note="approved", actor=ctx.actor)
+    return summarize(world, stored.plan, plan_id, PlanStatus.COMMITTED, baseline=before.plan if before else None, clock=clock)
+
+
+def discard_draft(ctx: ToolContext, req: PlanRef | None = None) -> PlanSummary:
+    """Discard a draft; the committed plan stays as it is."""
+    plan_id = _draft_id(ctx, (req or PlanRef()).plan_id)
+    stored = ctx.store.get_plan(plan_id)
+    ctx.store.discard_plan(plan_id, actor=ctx.actor)
+    return summarize(ctx.world(), stored.plan, plan_id, PlanStatus.DISCARDED)
+
+
+def set_clock(ctx: ToolContext, req: ClockRequest) -> ClockOut:
+    """Set the world's current time; work that started before it can no longer change."""
+    world = ctx.world()
+    at = parse_user_time(req.at, world)
+    ctx.store.set_clock(ctx.world_name, at, actor=ctx.actor)
+    return ClockOut(world=ctx.world_name, clock=format_time(at, world.utc_offset_s))
+
+
+def audit_trail(ctx: ToolContext, limit: int = 50) -> AuditTrail:
+    """The latest changes: what changed, why, requested by whom, when."""
+    world = ctx.world()
+    rows = ctx.store.audit(ctx.world_name)[-limit:]
+    return AuditTrail(
+        world=ctx.world_name,
+        entries=[AuditRow(at=format_time(e.at, world.utc_offset_s), action=e.action, detail=e.detail, actor=e.actor) for e in rows],
+    )

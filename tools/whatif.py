@@ -1,0 +1,443 @@
+"""What-if sandbox: apply hypothetical changes to a copy of the world, plan it, and compare with the baseline.
+
+Nothing here writes to the store: the world is copied (frozen dataclasses, :func:`dataclasses.replace`),
+planned in memory with the same planning code as a real re-plan (from the current time, keeping work
+that has started), and measured with :func:`tools.kpis.plan_kpis`. The baseline is the committed plan,
+or a fresh plan of the unchanged world when nothing is committed (the result says which).
+
+Changes, applied in the order given:
+
+* ``add_vehicles`` - copies of a template vehicle (new ids ``WHATIF-1``, ``WHATIF-2``, ...);
+* ``remove_vehicles`` - the vehicles take no work (from the current time; started work stays done);
+* ``change_shift`` - new shift start and/or end for some vehicles or all;
+* ``scale_demand`` - every order not yet started carries ``factor`` times its parcels (rounded up, at least 1);
+* ``remove_orders`` - the orders are dropped (a pickup-and-delivery pair goes as a whole);
+* ``delay_vehicle`` - the vehicle starts nothing before the current time (or its shift start) + minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
+
+from copilot.domain import Order, OrderKind, Plan, TimeWindow, Vehicle, World
+from copilot.errors import InputError
+from copilot.units import format_clock, haversine_m, travel_seconds
+from tools.context import ToolContext, UnassignedOut, find_order, find_vehicle, parse_user_time
+from tools.kpis import Kpis, plan_kpis
+from tools.planning import frozen_state, plan_world
+
+NEW_VEHICLE_PREFIX = "WHATIF-"
+
+# --------------------------------------------------------------------------------------------------
+# Request
+# --------------------------------------------------------------------------------------------------
+
+
+class AddVehicles(BaseModel):
+    """Add vehicles that copy a template vehicle (depot, speed, costs, skills), optionally with another capacity or shift."""
+
+    kind: Literal["add_vehicles"] = "add_vehicles"
+    count: int = Field(default=1, ge=1, le=50, description="how many vehicles to add")
+    like: str = Field(description="id of the vehicle to copy, e.g. HZ-V1")
+    capacity: int | None = Field(default=None, gt=0, description="parcel capacity of the new vehicles (default: the template's)")
+    shift_start: str | None = Field(default=None, description="shift start, HH:MM local (default: the template's)")
+    shift_end: str | None = Field(default=None, description="shift end, HH:MM local (default: the template's)")
+
+
+class RemoveVehicles(BaseModel):
+    """Take vehicles off the road: they take no work (from the current time on; work already started stays done)."""
+
+    kind: Literal["remove_vehicles"] = "remove_vehicles"
+    vehicle_ids: list[str] = Field(min_length=1, description="ids of the vehicles to remove")
+
+
+class ChangeShift(BaseModel):
+    """Give vehicles a new shift start and/or end."""
+
+    kind: Literal["change_shift"] = "change_shift"
+    vehicles: list[str] | Literal["all"] = Field(default="all", description="vehicle ids, or 'all'")
+    start: str | None = Field(default=None, description="new shift start, HH:MM local (unchanged when omitted)")
+    end: str | None = Field(default=None, description="new shift end, HH:MM local (unchanged when omitted)")
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> ChangeShift:
+        if self.start is None and self.end is None:
+            raise ValueError("change_shift needs a new start, a new end, or both (HH:MM)")
+        if isinstance(self.vehicles, list) and not self.vehicles:
+            raise ValueError("change_shift needs at least one vehicle id, or 'all'")
+        return self
+
+
+class ScaleDemand(BaseModel):
+    """Multiply the parcels of every order not yet started (rounded up, at least 1)."""
+
+    kind: Literal["scale_demand"] = "scale_demand"
+    factor: float = Field(gt=0, le=100, description="multiplier greater than 0: 1.5 means 50% more parcels, 0.8 means 20% fewer")
+
+
+class RemoveOrders(BaseModel):
+    """Drop orders from the day (a pickup-and-delivery pair is dropped as a whole)."""
+
+    kind: Literal["remove_orders"] = "remove_orders"
+    order_ids: list[str] = Field(min_length=1, description="ids of the orders to drop")
+
+
+class DelayVehicle(BaseModel):
+    """A vehicle starts nothing before the current time (or its shift start, when no time is set) plus some minutes."""
+
+    kind: Literal["delay_vehicle"] = "delay_vehicle"
+    vehicle_id: str = Field(description="id of the delayed vehicle")
+    minutes: int = Field(gt=0, le=24 * 60, description="delay in minutes")
+
+
+Change = Annotated[AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle, Field(discriminator="kind")]
+
+
+class WhatIfRequest(BaseModel):
+    """Hypothetical changes to try on a copy of the world; nothing is saved."""
+
+    changes: list[Change] = Field(min_length=1, max_length=20, description="changes, applied in this order")
+
+
+# --------------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------------
+
+
+class KpiDeltas(BaseModel):
+    """Scenario minus baseline for every key figure (None where either side has no value)."""
+
+    vehicles_total: int
+    vehicles_available: int
+    vehicles_used: int
+    total_distance_km: float
+    driving_time_min: float
+    on_time_share: float | None
+    late_visits: int
+    utilisation: float | None
+    peak_load_share: float | None
+    orders_served: int
+    parcels_served: int
+    unassigned_count: int
+    not_in_plan_count: int
+    order_count: int
+    cancelled_count: int
+
+
+class WhatIfResult(BaseModel):
+    """The scenario's key figures against the baseline's. Nothing was saved: the store is unchanged."""
+
+    scenario: Kpis = Field(description="key figures of the scenario plan (not stored: plan_id is None)")
+    baseline: Kpis = Field(description="key figures of the baseline plan")
+    baseline_source: Literal["committed", "fresh_plan"] = Field(
+        description="committed: the dispatched plan; fresh_plan: no plan is committed, so the unchanged world was planned the same way for comparison"
+    )
+    deltas: KpiDeltas = Field(description="scenario minus baseline")
+    changes: list[str] = Field(description="the changes applied, in words")
+    unassigned: list[UnassignedOut] = Field(description="orders the scenario plan leaves out, with the reason")
+    stops_per_vehicle: dict[str, int] = Field(description="stops per vehicle in the scenario plan (vehicles with stops only)")
+    clock: str | None = Field(default=None, description="the current time the scenario was planned from, HH:MM local (None: the whole day)")
+    saved: bool = Field(default=False, description="always False: a what-if never changes the store")
+
+    _scenario: Scenario | None = PrivateAttr(default=None)
+
+    @property
+    def scenario_world(self) -> World:
+        """The changed world (not stored)."""
+        assert self._scenario is not None, "result was not made by what_if"
+        return self._scenario.world
+
+    @property
+    def scenario_plan(self) -> Plan:
+        """The scenario plan (not stored)."""
+        assert self._scenario is not None, "result was not made by what_if"
+        return self._scenario.plan
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A planned scenario and its baseline, in domain objects."""
+
+    world: World
+    plan: Plan
+    baseline_world: World
+    baseline_plan: Plan
+    baseline_source: Literal["committed", "fresh_plan"]
+    baseline_plan_id: int | None
+    changes: tuple[str, ...]
+    clock: int | None
+
+
+# --------------------------------------------------------------------------------------------------
+# Applying changes
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Situation:
+    """What the current time freezes: orders already started, routes already on the road."""
+
+    clock: int | None
+    started_orders: frozenset[str]
+    on_road: dict[str, tuple[int, int, str | None]]  # vehicle id -> (route start, last started departure, last started order)
+    aboard: frozenset[str]  # orders not yet started on a route that left before the clock (deliveries among them are loaded)
+    under_way: frozenset[str] = frozenset()  # visits a vehicle is driving to at the clock (kept as planned unless cancelled)
+
+
+def _situation(world: World, clock: int | None, committed: Plan | None) -> _Situation:
+    """The planner's own rule (:func:`tools.planning.frozen_state`): started or under-way visits are frozen."""
+    started: set[str] = set()
+    under_way: set[str] = set()
+    aboard: set[str] = set()
+    on_road: dict[str, tuple[int, int, str | None]] = {}
+    vehicles = {v.id: v for v in world.vehicles}
+    if clock is not None and committed is not None:
+        for r in committed.routes:
+            done = frozen_state(world, vehicles[r.vehicle_id], r, clock).visits if r.vehicle_id in vehicles else []
+            started.update(v.order_id for v in done if v.start < clock)
+            under_way.update(v.order_id for v in done if v.start >= clock)
+            if r.visits and r.start < clock:
+                on_road[r.vehicle_id] = (r.start, done[-1].departure if done else r.start, done[-1].order_id if done else None)
+                aboard.update(v.order_id for v in r.visits[len(done):])
+    return _Situation(clock, frozenset(started), on_road, frozenset(aboard), frozenset(under_way))
+
+
+def _hhmm(t: int, world: World) -> str:
+    return format_clock(t, world.utc_offset_s)
+
+
+def _with_vehicles(world: World, vehicles: list[Vehicle]) -> World:
+    return replace(world, vehicles=tuple(vehicles))
+
+
+def _add_vehicles(world: World, ch: AddVehicles, sit: _Situation) -> tuple[World, str]:
+    tmpl = find_vehicle(world, ch.like)
+    start = parse_user_time(ch.shift_start, world) if ch.shift_start is not None else tmpl.shift.start
+    end = parse_user_time(ch.shift_end, world) if ch.shift_end is not None else tmpl.shift.end
+    if end <= start:
+        raise InputError(f"add_vehicles: the shift would end at {_hhmm(end, world)}, not after it starts at {_hhmm(start, world)}")
+    if sit.clock is not None and end <= sit.clock:
+        raise InputError(f"add_vehicles: the shift would end at {_hhmm(end, world)}, before the current time {_hhmm(sit.clock, world)}")
+    taken = {v.id for v in world.vehicles}
+    new: list[Vehicle] = []
+    k = 0
+    while len(new) < ch.count:
+        k += 1
+        vid = f"{NEW_VEHICLE_PREFIX}{k}"
+        if vid in taken:
+            continue
+        new.append(
+            replace(
+                tmpl,
+                id=vid,
+                capacity=ch.capacity or tmpl.capacity,
+                shift=TimeWindow(start, end),
+                driver="",
+                unavailable_from=None,
+                delayed_until=None,
+            )
+        )
+    cap = ch.capacity or tmpl.capacity
+    words = f"added {ch.count} vehicle(s) like {tmpl.id} ({', '.join(v.id for v in new)}): capacity {cap}, shift {_hhmm(start, world)}-{_hhmm(end, world)}"
+    return _with_vehicles(world, [*world.vehicles, *new]), words
+
+
+def _remove_vehicles(world: World, ch: RemoveVehicles, sit: _Situation) -> tuple[World, str]:
+    ids = list(dict.fromkeys(find_vehicle(world, vid).id for vid in ch.vehicle_ids))
+    out: list[Vehicle] = []
+    for v in world.vehicles:
+        if v.id in ids:
+            off_at = sit.clock if sit.clock is not None else v.shift.start
+            if v.unavailable_from is not None:
+                off_at = min(off_at, v.unavailable_from)
+            v = replace(v, unavailable_from=off_at)
+        out.append(v)
+    if not any(v.available for v in out):
+        raise InputError(f"remove_vehicles: removing {', '.join(ids)} would leave no vehicle available; keep at least one")
+    when = f" from {_hhmm(sit.clock, world)} (work already started stays done)" if sit.clock is not None else ""
+    return _with_vehicles(world, out), f"removed {', '.join(ids)}{when}"
+
+
+def _change_shift(world: World, ch: ChangeShift, sit: _Situation) -> tuple[World, str]:
+    ids = [v.id for v in world.vehicles] if ch.vehicles == "all" else list(dict.fromkeys(find_vehicle(world, vid).id for vid in ch.vehicles))
+    new_start = parse_user_time(ch.start, world) if ch.start is not None else None
+    new_end = parse_user_time(ch.end, world) if ch.end is not None else None
+    orders = {o.id: o for o in world.orders}
+    out: list[Vehicle] = []
+    for v in world.vehicles:
+        if v.id in ids:
+            start = new_start if new_start is not None else v.shift.start
+            end = new_end if new_end is not None else v.shift.end
+            if end <= start:
+                raise InputError(f"change_shift: {v.id}'s shift would end at {_hhmm(end, world)}, not after it starts at {_hhmm(start, world)}")
+            if sit.clock is not None and end <= sit.clock:
+                raise InputError(f"change_shift: {v.id}'s shift would end at {_hhmm(end, world)}, before the current time {_hhmm(sit.clock, world)}")
+            road = sit.on_road.get(v.id)
+            if road is not None:
+                left, free_at, last = road
+                if start > left:
+                    raise InputError(f"change_shift: {v.id} already left the depot at {_hhmm(left, world)}; its shift cannot start later than that")
+                depot = world.depot(v.depot_id).location
+                here = orders[last].location if last is not None and last in orders else depot
+                home = max(free_at, sit.clock or free_at) + travel_seconds(haversine_m(here.lat, here.lng, depot.lat, depot.lng), v.speed_kmh)
+                if end < home:
+                    raise InputError(f"change_shift: {v.id} is on the road and cannot be back before {_hhmm(home, world)}; its shift cannot end earlier")
+            v = replace(v, shift=TimeWindow(start, end))
+        out.append(v)
+    who = "all vehicles" if ch.vehicles == "all" else ", ".join(ids)
+    parts = [f"start {_hhmm(new_start, world)}" if new_start is not None else "", f"end {_hhmm(new_end, world)}" if new_end is not None else ""]
+    return _with_vehicles(world, out), f"shift of {who} changed: " + ", ".join(p for p in parts if p)
+
+
+def _scale_demand(world: World, ch: ScaleDemand, sit: _Situation) -> tuple[World, str]:
+    if not (ch.factor > 0 and math.isfinite(ch.factor)):
+        raise InputError(f"scale_demand: factor must be a number greater than 0 (1.5 means 50% more parcels), got {ch.factor}")
+
+    def frozen(o: Order) -> bool:
+        if o.id in sit.started_orders or o.id in sit.under_way or (o.pair_id is not None and o.pair_id in sit.started_orders):
+            return True
+        # an unpaired delivery on a vehicle that has left was loaded at the depot already
+        return o.kind is OrderKind.DELIVERY and o.pair_id is None and o.id in sit.aboard
+
+    before = after = changed = kept = 0
+    out: list[Order] = []
+    for o in world.orders:
+        if not o.cancelled:
+            if frozen(o):
+                kept += 1
+            else:
+                scaled = max(1, math.ceil(round(o.demand * ch.factor, 9)))
+                before, after, changed = before + o.demand, after + scaled, changed + 1
+                o = replace(o, demand=scaled)
+        out.append(o)
+    words = f"demand scaled x{ch.factor:g} (rounded up, at least 1) on {changed} order(s): {before} -> {after} parcels"
+    if kept:
+        words += f"; {kept} order(s) already started or loaded keep their demand"
+    return replace(world, orders=tuple(out)), words
+
+
+def _remove_orders(world: World, ch: RemoveOrders, sit: _Situation) -> tuple[World, str]:
+    wanted = list(dict.fromkeys(find_order(world, oid).id for oid in ch.order_ids))
+    drop: set[str] = set()
+    already: list[str] = []
+    for oid in wanted:
+        o = world.order(oid)
+        if oid in sit.started_orders:
+            raise InputError(f"remove_orders: order {oid} was already started before the current time {_hhmm(sit.clock or 0, world)}; it cannot be removed")
+        if o.cancelled:
+            already.append(oid)
+            continue
+        drop.add(oid)
+        if o.pair_id is not None and o.pair_id not in sit.started_orders:
+            drop.add(o.pair_id)
+    out = [replace(o, cancelled=True) if o.id in drop else o for o in world.orders]
+    words = f"removed order(s) {', '.join(sorted(drop))}" if drop else "removed no order"
+    partners = sorted(drop - set(wanted))
+    if partners:
+        words += f" (with paired order(s) {', '.join(partners)})"
+    if already:
+        words += f"; already cancelled: {', '.join(already)}"
+    return replace(world, orders=tuple(out)), words
+
+
+def _delay_vehicle(world: World, ch: DelayVehicle, sit: _Situation) -> tuple[World, str]:
+    v = find_vehicle(world, ch.vehicle_id)
+    base = sit.clock if sit.clock is not None else v.shift.start
+    until = base + ch.minutes * 60
+    if v.delayed_until is not None:
+        until = max(until, v.delayed_until)
+    out = [replace(x, delayed_until=until) if x.id == v.id else x for x in world.vehicles]
+    frm = "the current time" if sit.clock is not None else "its shift start"
+    return _with_vehicles(world, out), f"{v.id} delayed {ch.minutes} min from {frm}: starts nothing before {_hhmm(until, world)}"
+
+
+def apply_changes(world: World, changes: list[Change], *, clock: int | None = None, committed: Plan | None = None) -> tuple[World, list[str]]:
+    """A changed copy of ``world`` and the changes in words (``world`` itself is not touched)."""
+    sit = _situation(world, clock, committed)
+    words: list[str] = []
+    for ch in changes:
+        if isinstance(ch, AddVehicles):
+            world, w = _add_vehicles(world, ch, sit)
+        elif isinstance(ch, RemoveVehicles):
+            world, w = _remove_vehicles(world, ch, sit)
+        elif isinstance(ch, ChangeShift):
+            world, w = _change_shift(world, ch, sit)
+        elif isinstance(ch, ScaleDemand):
+            world, w = _scale_demand(world, ch, sit)
+        elif isinstance(ch, RemoveOrders):
+            world, w = _remove_orders(world, ch, sit)
+        elif isinstance(ch, DelayVehicle):
+            world, w = _delay_vehicle(world, ch, sit)
+        else:  # pragma: no cover - the discriminated union admits nothing else
+            raise InputError(f"unknown change {ch!r}")
+        words.append(w)
+    return world, words
+
+
+# --------------------------------------------------------------------------------------------------
+# Running a scenario
+# --------------------------------------------------------------------------------------------------
+
+
+def run_scenario(ctx: ToolContext, request: WhatIfRequest) -> Scenario:
+    """Apply the changes to a copy of the world, plan it and plan (or read) the baseline; reads the store only."""
+    world = ctx.world()
+    clock = ctx.clock()
+    stored = ctx.committed()
+    committed = stored.plan if stored is not None else None
+    changed, words = apply_changes(world, list(request.changes), clock=clock, committed=committed)
+    plan = plan_world(changed, ctx.planning, ctx.settings, clock=clock, committed=committed if clock is not None else None)
+    if stored is not None:
+        return Scenario(changed, plan, world, stored.plan, "committed", stored.id, tuple(words), clock)
+    baseline = plan_world(world, ctx.planning, ctx.settings, clock=clock)
+    return Scenario(changed, plan, world, baseline, "fresh_plan", None, tuple(words), clock)
+
+
+def _delta(a: float | None, b: float | None, digits: int) -> float | None:
+    return None if a is None or b is None else round(a - b, digits)
+
+
+def kpi_deltas(scenario: Kpis, baseline: Kpis) -> KpiDeltas:
+    """Scenario minus baseline, field by field."""
+    return KpiDeltas(
+        vehicles_total=scenario.vehicles_total - baseline.vehicles_total,
+        vehicles_available=scenario.vehicles_available - baseline.vehicles_available,
+        vehicles_used=scenario.vehicles_used - baseline.vehicles_used,
+        total_distance_km=round(scenario.total_distance_km - baseline.total_distance_km, 3),
+        driving_time_min=round(scenario.driving_time_min - baseline.driving_time_min, 1),
+        on_time_share=_delta(scenario.on_time_share, baseline.on_time_share, 3),
+        late_visits=scenario.late_visits - baseline.late_visits,
+        utilisation=_delta(scenario.utilisation, baseline.utilisation, 3),
+        peak_load_share=_delta(scenario.peak_load_share, baseline.peak_load_share, 3),
+        orders_served=scenario.orders_served - baseline.orders_served,
+        parcels_served=scenario.parcels_served - baseline.parcels_served,
+        unassigned_count=scenario.unassigned_count - baseline.unassigned_count,
+        not_in_plan_count=scenario.not_in_plan_count - baseline.not_in_plan_count,
+        order_count=scenario.order_count - baseline.order_count,
+        cancelled_count=scenario.cancelled_count - baseline.cancelled_count,
+    )
+
+
+def what_if(ctx: ToolContext, request: WhatIfRequest) -> WhatIfResult:
+    """Try hypothetical changes on a copy of the world and compare the resulting plan with the baseline. Saves nothing."""
+    sc = run_scenario(ctx, request)
+    scenario = plan_kpis(sc.world, sc.plan)
+    baseline = plan_kpis(sc.baseline_world, sc.baseline_plan)
+    if sc.baseline_plan_id is not None:
+        baseline = baseline.model_copy(update={"plan_id": sc.baseline_plan_id, "plan_status": "committed"})
+    result = WhatIfResult(
+        scenario=scenario,
+        baseline=baseline,
+        baseline_source=sc.baseline_source,
+        deltas=kpi_deltas(scenario, baseline),
+        changes=list(sc.changes),
+        unassigned=[UnassignedOut(order_id=u.order_id, reason=u.reason) for u in sc.plan.unassigned],
+        stops_per_vehicle={r.vehicle_id: len(r.visits) for r in sc.plan.routes if r.visits},
+        clock=format_clock(sc.clock, sc.world.utc_offset_s) if sc.clock is not None else None,
+    )
+    result._scenario = sc
+    return result
