@@ -8,9 +8,10 @@
 For every event kind (new order, cancel, un-cancel, vehicle unavailable, delay, window change, pin,
 manual move) it draws ``--events-per-kind`` events at random clock times between 09:30 and 15:30. Each
 starts from the same committed day plan (a copy of one SQLite store), sets the clock, runs the event
-tool (record the fact + warm-started re-plan into a draft; this is the latency measured) and then
-re-solves the same state from scratch for ``--full-time-limit`` seconds without warm start or
-disruption cost: the quality reference. Gaps compare total planned distance; ``future`` gaps leave
+tool (record the fact + warm-started re-plan into a draft; this is the latency measured), re-plans the
+same state once more without the disruption cost (``weight0``: what stability costs), and then
+re-solves it from scratch for ``--full-time-limit`` seconds without warm start or disruption cost:
+the quality reference. Gaps compare total planned distance; ``future`` gaps leave
 out the legs already driven before the clock (identical in both plans). Insertion advice is timed on
 random prospective orders at random clock times. Results: one JSON file (and a line per event on stderr).
 """
@@ -129,6 +130,8 @@ def run_event(job: dict[str, Any]) -> dict[str, Any]:
             draft = ctx.store.get_plan(result.draft.plan_id).plan
             clock = job["clock"]
             violations = ctx.planning.checker.check_plan(world, draft, clock)
+            # the same warm-started re-plan without the disruption cost: how much the stability costs
+            w0 = plan_world(world, ctx.planning, PlanSettings(time_limit_s=REPLAN_LIMIT_S, move_penalty_m=0), clock=clock, committed=base.plan)
             full = plan_world(world, ctx.planning, PlanSettings(time_limit_s=job["full_limit"], move_penalty_m=0),
                               clock=clock, committed=base.plan, warm_start=False)
             frozen = _frozen_distance(world, base.plan, clock)
@@ -140,6 +143,8 @@ def run_event(job: dict[str, Any]) -> dict[str, Any]:
                 "full_stops_moved": stops_moved(base.plan, full, clock),
                 "replan_km": draft.distance_m / 1000, "full_km": full.distance_m / 1000,
                 "gap_pct": round(gap, 3), "future_gap_pct": round(fgap, 3),
+                "w0_km": w0.distance_m / 1000, "w0_gap_pct": round(100 * (w0.distance_m - full.distance_m) / max(1, full.distance_m), 3),
+                "w0_stops_moved": stops_moved(base.plan, w0, clock), "w0_unassigned": len(w0.unassigned),
                 "unassigned": len(draft.unassigned), "full_unassigned": len(full.unassigned),
                 "feasible": not violations,
             }
@@ -207,7 +212,9 @@ def main() -> int:
         "replan_gap_pct_vs_full": round(statistics.mean(r["gap_pct"] for r in same_served), 3) if same_served else None,
         "replan_future_gap_pct_vs_full": round(statistics.mean(r["future_gap_pct"] for r in same_served), 3) if same_served else None,
         "replan_gap_pct_p95": round(_pct([r["gap_pct"] for r in same_served], 0.95), 3) if same_served else None,
+        "replan_gap_pct_vs_full_weight0": round(statistics.mean(r["w0_gap_pct"] for r in same_served), 3) if same_served else None,
         "stops_moved_mean": round(statistics.mean(r["stops_moved"] or 0 for r in ok), 3) if ok else None,
+        "stops_moved_mean_weight0": round(statistics.mean(r["w0_stops_moved"] for r in ok), 3) if ok else None,
         "full_resolve_stops_moved_mean": round(statistics.mean(r["full_stops_moved"] for r in ok), 3) if ok else None,
         "all_drafts_feasible": all(r["feasible"] for r in ok),
         "insert_p50_s": round(statistics.median(insert_lat), 4) if insert_lat else None,

@@ -89,9 +89,12 @@ class OrToolsEngine:
         assignment = None
         routing.CloseModelWithParameters(params)
         initial = None
+        notes: tuple[str, ...] = ()
         if problem.warm_start is not None:
             routes = [[manager.NodeToIndex(i) for i in seq if i < n_stops] for seq in problem.warm_start]
             initial = routing.ReadAssignmentFromRoutes(routes, True)
+            if initial is None:
+                notes = ("the warm start did not fit the new constraints; searched from scratch",)
         if initial is not None:
             budget = max(0.05, options.time_limit_s * (1 - _BUILD_MARGIN) - (time.perf_counter() - t0))
             params.time_limit.FromMilliseconds(int(budget * 1000))
@@ -119,7 +122,7 @@ class OrToolsEngine:
             raise InfeasibleError(
                 f"no plan serves every mandatory stop within {options.time_limit_s:g} s; left out: {', '.join(missing[:10])}"
             )
-        return Solution(tuple(out), dropped, self.name, wall, float(assignment.ObjectiveValue()))
+        return Solution(tuple(out), dropped, self.name, wall, float(assignment.ObjectiveValue()), notes)
 
     @staticmethod
     def _add_restrictions(

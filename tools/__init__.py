@@ -1,0 +1,16 @@
+"""Typed tool functions: what a dispatcher, a partner system, a scenario script and the agent all call.
+
+Each tool takes a :class:`tools.context.ToolContext` and a pydantic request, and returns a pydantic
+result (the same schemas serve the HTTP API, MCP and the agent):
+
+* :mod:`tools.lifecycle`: plan the day, approve (dispatch) or discard drafts, the clock, the audit trail;
+* :mod:`tools.events`: new order, cancel / un-cancel, vehicle unavailable, delay, window change, pin,
+  manual move; each recorded at once and followed by a re-planned draft;
+* :mod:`tools.insertion`: insertion advice for a prospective order;
+* :mod:`tools.explain`: why an order is on its vehicle, why it is unassigned, what a manual move costs;
+* :mod:`tools.whatif`: sandbox scenarios with KPI deltas;
+* :mod:`tools.kpis`: KPIs and look-ups.
+
+Below them: :mod:`tools.planning` (world -> routing problem -> checked plan), :mod:`tools.world_io`
+(CSV worlds), :mod:`tools.instances` (benchmark files) and :mod:`tools.sql` (the store).
+"""

@@ -155,8 +155,14 @@ def cancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
     started = _started(ctx, world, order.id, under_way=False)
     if started:
         raise InputError(f"order {order.id} cannot be cancelled: its visit {started}")
+    partner = world.order(order.pair_id) if order.pair_id is not None else None
+    if partner is not None and not partner.cancelled:
+        # a pickup-and-delivery pair goes together: without its pickup a delivery has no goods
+        if _started(ctx, world, partner.id, under_way=False):
+            raise InputError(f"order {order.id} cannot be cancelled: its paired order {partner.id} has already been served")
+        ctx.store.update_order(ctx.world_name, replace(partner, cancelled=True), actor=ctx.actor)
     ctx.store.update_order(ctx.world_name, replace(order, cancelled=True), actor=ctx.actor)
-    event = f"order {order.id} cancelled"
+    event = f"order {order.id} cancelled" + (f" with its paired order {partner.id}" if partner is not None else "")
     return EventResult(event=event, draft=replan(ctx, event))
 
 
@@ -227,8 +233,14 @@ def _pin(ctx: ToolContext, req: VehicleOrderRequest, verb: str) -> EventResult:
         raise InputError(f"order {order.id} cannot move: {started}")
     if order.required_skill and order.required_skill not in vehicle.skills:
         raise InputError(f"{vehicle.id} lacks skill {order.required_skill!r} that order {order.id} needs")
-    if not vehicle.available:
+    clock = ctx.clock()
+    if vehicle.unavailable_from is not None and (clock is None or vehicle.unavailable_from <= clock):
         raise InputError(f"{vehicle.id} is unavailable")
+    committed = ctx.committed()
+    if order.kind is OrderKind.DELIVERY and order.pair_id is None and committed is not None and clock is not None:
+        route = next((r for r in committed.plan.routes if r.vehicle_id == vehicle.id), None)
+        if route is not None and frozen_state(world, vehicle, route, clock).started and order.id not in route.order_ids:
+            raise InputError(f"{vehicle.id} has already left the depot; the goods of delivery {order.id} are still there")
     ctx.store.update_order(ctx.world_name, replace(order, pinned_vehicle=vehicle.id), actor=ctx.actor)
     event = f"order {order.id} {verb} {vehicle.id}"
     return EventResult(event=event, draft=replan(ctx, event))

@@ -65,7 +65,7 @@ def replan(ctx: ToolContext, reason: str, time_limit_s: float | None = None) -> 
     clock = ctx.clock()
     settings = ctx.settings if time_limit_s is None else replace(ctx.settings, time_limit_s=time_limit_s)
     base = committed.plan if committed is not None else None
-    plan = plan_world(world, ctx.planning, settings, clock=clock if base is not None else None, committed=base)
+    plan = plan_world(world, ctx.planning, settings, clock=clock, committed=base)
     plan_id = ctx.store.save_plan(ctx.world_name, plan, PlanStatus.DRAFT, note=reason, actor=ctx.actor)
     return summarize(world, plan, plan_id, PlanStatus.DRAFT, baseline=base, clock=clock)
 
@@ -102,6 +102,15 @@ def approve_plan(ctx: ToolContext, req: PlanRef | None = None) -> PlanSummary:
             f"draft #{plan_id} no longer fits the current state ({'; '.join(map(str, problems[:3]))}); re-plan before approving"
         )
     before = ctx.committed()
+    if before is not None and clock is not None:
+        draft_visits = {v.order_id: (r.vehicle_id, v.start) for r in stored.plan.routes for v in r.visits}
+        changed = [
+            v.order_id for r in before.plan.routes for v in r.visits if v.start < clock and draft_visits.get(v.order_id) != (r.vehicle_id, v.start)
+        ]
+        if changed:
+            raise InfeasibleError(
+                f"draft #{plan_id} changes work done before the current time ({', '.join(changed[:5])}); re-plan before approving"
+            )
     ctx.store.commit_plan(ctx.world_name, plan_id, note="approved", actor=ctx.actor)
     return summarize(world, stored.plan, plan_id, PlanStatus.COMMITTED, baseline=before.plan if before else None, clock=clock)
 
@@ -118,6 +127,12 @@ def set_clock(ctx: ToolContext, req: ClockRequest) -> ClockOut:
     """Set the world's current time; work that started before it can no longer change."""
     world = ctx.world()
     at = parse_user_time(req.at, world)
+    committed = ctx.committed()
+    if committed is not None and committed.plan.clock is not None and at < committed.plan.clock:
+        off = world.utc_offset_s
+        raise InputError(
+            f"the dispatched plan was made at {format_time(committed.plan.clock, off)}; the clock cannot go back before that"
+        )
     ctx.store.set_clock(ctx.world_name, at, actor=ctx.actor)
     return ClockOut(world=ctx.world_name, clock=format_time(at, world.utc_offset_s))
 

@@ -77,10 +77,12 @@ def frozen_state(world: World, vehicle: Vehicle, route: Route | None, clock: int
     """
     fz = _Frozen()
     if route is not None and clock is not None:
-        fz.started = route.start < clock and bool(route.visits)
+        # a vehicle that broke down before the clock did nothing after the breakdown
+        cut = clock if vehicle.unavailable_from is None else min(clock, vehicle.unavailable_from)
+        fz.started = route.start < cut and bool(route.visits)
         fz.start_time, fz.start_load, fz.load = route.start, route.start_load, route.start_load
         for vis in route.visits:
-            if vis.start < clock:
+            if vis.start < cut:
                 fz.visits.append(vis)
                 fz.load = vis.load_after
         working = (vehicle.unavailable_from is None or vehicle.unavailable_from > clock) and (
@@ -145,13 +147,21 @@ def build_problem(
     stop_orders: list[str] = []
     excluded: dict[str, str] = {}
     active = [o for o in world.orders if not o.cancelled and o.id not in done]
+    def off_now(vid: str) -> bool:
+        v = vehicles[vindex[vid]]
+        return v.unavailable_from is not None and v.unavailable_from <= frozen[vid].ready
+
     for o in active:
         carrier = onboard_on.get(o.id) or (pins.get(o.id) if o.id in pins else None)
-        if o.id in onboard_on and not vehicles[vindex[onboard_on[o.id]]].available:
+        if o.id in onboard_on and off_now(onboard_on[o.id]):
             excluded[o.id] = f"its goods are on board {onboard_on[o.id]}, which is unavailable"
             continue
-        if carrier is not None and not vehicles[vindex[carrier]].available:
+        if carrier is not None and off_now(carrier):
             excluded[o.id] = f"pinned to {carrier}, which is unavailable"
+            continue
+        if (carrier is not None and o.id not in onboard_on and frozen[carrier].started
+                and o.kind is OrderKind.DELIVERY and o.pair_id is None):
+            excluded[o.id] = f"pinned to {carrier}, which has already left the depot (its goods wait there)"
             continue
         coords.append((o.location.lat, o.location.lng))
         penalty = settings.penalty_high if o.priority is Priority.HIGH else settings.penalty_normal
@@ -212,7 +222,7 @@ def build_problem(
                 profile=0,
                 cost_per_distance=max(1, round(v.cost_per_km * 1000)),
                 fixed_cost=round(v.fixed_cost * 10**6),
-                max_duration=v.max_route_duration_s,
+                max_duration=_remaining_duration(v, fz),
                 initial_load=min(load, v.capacity),
             )
         )
@@ -224,7 +234,7 @@ def build_problem(
         if s.allowed_vehicles is not None:  # carried or pinned: translate world index to fleet index
             vid = vehicles[next(iter(s.allowed_vehicles))].id
             s = replace(s, allowed_vehicles=frozenset({fleet_index[vid]}))
-        elif s.delivery and s.id not in onboard_on and on_road:
+        elif s.delivery and s.id not in onboard_on and orders[s.id].pair_id is None and on_road:
             # goods waiting at the depot cannot join a vehicle that has already left
             s = replace(s, allowed_vehicles=everyone - on_road)
         fixed.append(s)
@@ -247,7 +257,7 @@ def build_problem(
     warm: tuple[tuple[int, ...], ...] | None = None
     if warm_start and committed is not None:
         warm = tuple(
-            tuple(stop_of[oid] for oid in committed.orders_of_vehicle(vid) if oid in stop_of and _may_serve(stops[stop_of[oid]], fleet[k]))
+            tuple(stop_of[oid] for oid in committed.orders_of_vehicle(vid) if oid in stop_of and _may_serve(stops[stop_of[oid]], fleet[k], k))
             for k, vid in enumerate(fleet_ids)
         )
         if not any(warm):
@@ -266,8 +276,16 @@ def build_problem(
     return ProblemMap(problem, tuple(stop_orders), tuple(fleet_ids), tuple(coords), frozen, excluded)
 
 
-def _may_serve(stop: Stop, vehicle: FleetVehicle) -> bool:
-    return stop.skill is None or stop.skill in vehicle.skills
+def _may_serve(stop: Stop, vehicle: FleetVehicle, index: int) -> bool:
+    return (stop.skill is None or stop.skill in vehicle.skills) and (stop.allowed_vehicles is None or index in stop.allowed_vehicles)
+
+
+def _remaining_duration(vehicle: Vehicle, fz: _Frozen) -> int | None:
+    """A started route's maximum duration counts from when it left, not from the clock."""
+    limit = vehicle.max_route_duration_s
+    if limit is None or not fz.started or fz.start_time is None:
+        return limit
+    return max(0, limit - (fz.ready - fz.start_time))
 
 
 def plan_world(
@@ -312,38 +330,68 @@ def plan_world(
 
 
 def time_route(world: World, vehicle: Vehicle, frozen: _Frozen, new_ids: list[str]) -> Route:
-    """Time a route: frozen visits as they were, then new visits at their earliest start."""
+    """Time a route: frozen visits as they were, then new visits at their earliest start.
+
+    A vehicle that has not left yet departs so that it does not wait at its first stop; when it has
+    a maximum route duration, it departs as late as the windows allow (waiting less on the road).
+    A vehicle with no new stops drives home from its last visit as planned.
+    """
     depot = world.depot(vehicle.depot_id)
+    home = (depot.location.lat, depot.location.lng)
     orders = {o.id: o for o in world.orders}
-    visits = list(frozen.visits)
-    seq = [orders[v.order_id] for v in visits] + [orders[i] for i in new_ids]
-    unpaired_deliveries = sum(o.demand for o in seq[len(visits):] if o.kind is OrderKind.DELIVERY and o.pair_id is None)
+    frozen_visits = list(frozen.visits)
+    new = [orders[i] for i in new_ids]
+    seq = [orders[v.order_id] for v in frozen_visits] + new
     if frozen.started:
         start = frozen.start_time if frozen.start_time is not None else frozen.ready
         start_load = frozen.start_load
-        load = frozen.load
-        t = frozen.ready
-        here = (seq[len(visits) - 1].location.lat, seq[len(visits) - 1].location.lng) if visits else (depot.location.lat, depot.location.lng)
+        last = seq[len(frozen_visits) - 1] if frozen_visits else None
+        here = (last.location.lat, last.location.lng) if last is not None else home
+        # without new stops it simply drives home from its last visit
+        t0 = frozen.ready if new else (frozen_visits[-1].departure if frozen_visits else start)
+        visits, end = _forward(vehicle, new, here, t0, frozen.load, home)
+        visits = frozen_visits + visits
     else:
-        start_load = unpaired_deliveries
-        load = start_load
-        t = frozen.ready
-        here = (depot.location.lat, depot.location.lng)
-        start = t
-    for k, o in enumerate(seq[len(visits):]):
+        start_load = sum(o.demand for o in new if o.kind is OrderKind.DELIVERY and o.pair_id is None)
+        start = frozen.ready
+        visits, end = _forward(vehicle, new, home, start, start_load, home)
+        if visits:  # leave later instead of waiting at the first stop
+            start += visits[0].start - visits[0].arrival
+            visits, end = _forward(vehicle, new, home, start, start_load, home)
+        limit = vehicle.max_route_duration_s
+        if limit is not None and end - start > limit and visits:
+            start += _departure_slack(new, visits, end, min(vehicle.shift.end, depot.hours.end))
+            visits, end = _forward(vehicle, new, home, start, start_load, home)
+    pts = [home] + [(o.location.lat, o.location.lng) for o in seq] + [home]
+    distance = sum(haversine_m(*a, *b) for a, b in itertools.pairwise(pts))
+    return Route(vehicle.id, start, end, tuple(visits), distance, start_load)
+
+
+def _forward(vehicle: Vehicle, new: list[Order], here: tuple[float, float], t: int, load: int, home: tuple[float, float]) -> tuple[list[Visit], int]:
+    """Earliest-start schedule of ``new`` leaving ``here`` at ``t``; returns the visits and the return time."""
+    visits: list[Visit] = []
+    for o in new:
         arrive = t + travel_seconds(haversine_m(*here, o.location.lat, o.location.lng), vehicle.speed_kmh)
         begin = _earliest_start(o, arrive)
-        if k == 0 and not frozen.started and not visits:
-            start += begin - arrive  # leave later instead of waiting at the first stop
-            arrive = begin
         load += o.demand if o.kind is OrderKind.PICKUP else -o.demand
         visits.append(Visit(o.id, arrive, begin, begin + o.service_s, load))
         t = begin + o.service_s
         here = (o.location.lat, o.location.lng)
-    end = t + travel_seconds(haversine_m(*here, depot.location.lat, depot.location.lng), vehicle.speed_kmh)
-    pts = [(depot.location.lat, depot.location.lng)] + [(o.location.lat, o.location.lng) for o in seq] + [(depot.location.lat, depot.location.lng)]
-    distance = sum(haversine_m(*a, *b) for a, b in itertools.pairwise(pts))
-    return Route(vehicle.id, start, end, tuple(visits), distance, start_load)
+    return visits, t + travel_seconds(haversine_m(*here, *home), vehicle.speed_kmh)
+
+
+def _departure_slack(new: list[Order], visits: list[Visit], end: int, latest_end: int) -> int:
+    """How much later the vehicle can leave without any service leaving its window (forward time slack)."""
+    waited = 0
+    slack = latest_end - end
+    total_wait = 0
+    for o, v in zip(new, visits, strict=True):
+        waited += v.start - v.arrival
+        total_wait = waited
+        window_end = next((w.end for w in o.windows if w.start <= v.start <= w.end), None)
+        if window_end is not None:
+            slack = min(slack, waited + window_end - v.start)
+    return max(0, min(slack, total_wait))
 
 
 def _earliest_start(order: Order, arrive: int) -> int:

@@ -426,12 +426,18 @@ def check_movable(world: World, plan: Plan, order_id: str, clock: int | None) ->
     if order.cancelled:
         raise InputError(f"order {order.id} is cancelled; there is nothing to move")
     if clock is not None:
+        vehicles = {v.id: v for v in world.vehicles}
         for r in plan.routes:
             for v in r.visits:
-                if v.order_id == order.id and v.start < clock:
-                    off = world.utc_offset_s
+                if v.order_id != order.id:
+                    continue
+                off = world.utc_offset_s
+                if v.start < clock:
                     raise InputError(f"order {order.id} already started at {format_clock(v.start, off)} on {r.vehicle_id} "
                                      f"(clock {format_clock(clock, off)}); a started visit cannot be moved")
+                if r.vehicle_id in vehicles and any(f.order_id == order.id for f in frozen_state(world, vehicles[r.vehicle_id], r, clock).visits):
+                    raise InputError(f"order {order.id} is under way: {r.vehicle_id} is already driving there "
+                                     f"(due {format_clock(v.start, off)}); it cannot be moved")
     return order
 
 

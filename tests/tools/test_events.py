@@ -162,3 +162,41 @@ def test_a_draft_that_no_longer_fits_is_not_approved(hz_ctx: ToolContext) -> Non
     hz_ctx.store.update_order(hz_ctx.world_name, replace(order, windows=(late,)))
     with pytest.raises(InfeasibleError, match="no longer fits"):
         approve_plan(hz_ctx, PlanRef(plan_id=draft.plan_id))
+
+
+def test_small_world_with_depot_deliveries_survives_every_event(tmp_path: object) -> None:
+    """A hand-built world mixing pickups and depot deliveries: each event's draft passes the checker."""
+    from pathlib import Path
+
+    from solvers.auto import AutoSolver
+    from solvers.checker import PlanChecker
+    from tools.planning import PlanningDeps, PlanSettings
+    from tools.sql import SqlStore
+    from tools.world_io import read_world
+
+    world = read_world(Path(__file__).resolve().parents[1] / "data" / "worlds" / "tiny")
+    store = SqlStore(f"sqlite:///{Path(str(tmp_path)) / 'tiny.sqlite3'}")
+    store.upgrade()
+    store.import_world(world)
+    ctx = ToolContext(store=store, planning=PlanningDeps(AutoSolver(), PlanChecker()), world_name=world.name, settings=PlanSettings(time_limit_s=0.5))
+    try:
+        approve_plan(ctx, PlanRef(plan_id=plan_day(ctx).plan_id))
+        set_clock(ctx, ClockRequest(at="10:45"))
+        steps = [
+            lambda: add_order(ctx, NewOrderRequest(order_id="O6", kind="delivery", lat=30.431, lng=120.271, demand=2, tw_start="13:00", tw_end="16:00")),
+            lambda: vehicle_delayed(ctx, VehicleDelayRequest(vehicle_id="V3", minutes=20)),
+            lambda: change_window(ctx, WindowChangeRequest(order_id="O4", tw_start="14:30", tw_end="16:30")),
+            lambda: pin_order(ctx, VehicleOrderRequest(order_id="O4", vehicle_id="V2")),
+            lambda: vehicle_unavailable(ctx, VehicleUnavailableRequest(vehicle_id="V1", from_time="11:00")),
+        ]
+        for step in steps:
+            res = step()
+            _checked_draft(ctx, res.draft)
+            approve_plan(ctx, PlanRef(plan_id=res.draft.plan_id))
+        final = ctx.committed()
+        assert final is not None
+        served = final.plan.assigned_ids() | {u.order_id for u in final.plan.unassigned}
+        assert {o.id for o in ctx.world().active_orders()} <= served
+        assert "O4" in final.plan.orders_of_vehicle("V2")
+    finally:
+        store.close()
