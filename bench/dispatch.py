@@ -90,7 +90,9 @@ def _draw(rng: random.Random, kind: str, world: World, base: Plan, clock: int) -
             return {"order_id": oid}
         w = world.order(oid).windows[0]
         shift = rng.randrange(20, 60) * 60
-        return {"order_id": oid, "tw_start": format_clock(max(w.start, clock) + shift, off), "tw_end": format_clock(w.end + shift, off)}
+        close = max(d.hours.end for d in world.depots)  # stay on the same day
+        start = min(max(w.start, clock) + shift, close - 3600)
+        return {"order_id": oid, "tw_start": format_clock(start, off), "tw_end": format_clock(min(w.end + shift, close), off)}
     if kind in ("unavailable", "delay"):
         vid = rng.choice(world.vehicles).id
         return {"vehicle_id": vid} if kind == "unavailable" else {"vehicle_id": vid, "minutes": rng.randrange(15, 61)}

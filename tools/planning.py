@@ -407,10 +407,16 @@ def explain_unassigned(world: World, order: Order, pm: ProblemMap, vi_hint: int 
     """Why an order is not served, per vehicle, from direct computation (no solver)."""
     reasons: list[str] = []
     could = []
-    for fv in pm.problem.vehicles:
+    stop = pm.problem.stops[pm.stop_orders.index(order.id)] if order.id in pm.stop_orders else None
+    for fi, fv in enumerate(pm.problem.vehicles):
         v = world.vehicle(fv.id)
-        if not v.available and v.unavailable_from is not None and v.unavailable_from <= fv.ready:
-            reasons.append(f"{v.id}: unavailable")
+        if stop is not None and stop.allowed_vehicles is not None and fi not in stop.allowed_vehicles:
+            if order.pinned_vehicle is not None and order.pinned_vehicle != v.id:
+                reasons.append(f"{v.id}: the order is pinned to {order.pinned_vehicle}")
+            elif order.kind is OrderKind.DELIVERY and order.pair_id is None and pm.frozen[v.id].started:
+                reasons.append(f"{v.id}: has left the depot, where the goods wait")
+            else:
+                reasons.append(f"{v.id}: may not serve it")
             continue
         if order.required_skill and order.required_skill not in v.skills:
             reasons.append(f"{v.id}: lacks skill {order.required_skill}")
