@@ -174,6 +174,7 @@ def main() -> int:
     ap.add_argument("--insertions", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of: " + ", ".join(KINDS))
     args = ap.parse_args()
     rng = random.Random(args.seed)
     world = read_world(args.world)
@@ -188,7 +189,13 @@ def main() -> int:
     day0 = min(v.shift.start for v in world.vehicles)
     lo, hi = day0 + 90 * 60, day0 + 450 * 60  # 09:30 .. 15:30 for an 08:00 start
     jobs = []
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        ap.error(f"unknown kinds: {', '.join(unknown)}")
     for kind in KINDS:
+        if kind not in kinds:
+            continue
         for _ in range(args.events_per_kind):
             clock = rng.randrange(lo, hi, 60)
             jobs.append({"template": str(template), "world": world.name, "kind": kind, "clock": clock,
