@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from copilot.errors import InputError
+from copilot.errors import InputError, NotFound
 
 
 def _require(cond: bool, message: str) -> None:
@@ -230,8 +230,6 @@ class World:
 
     def order(self, order_id: str) -> Order:
         """The order with this id (raises :class:`~copilot.errors.NotFound`)."""
-        from copilot.errors import NotFound
-
         for o in self.orders:
             if o.id == order_id:
                 return o
@@ -239,8 +237,6 @@ class World:
 
     def vehicle(self, vehicle_id: str) -> Vehicle:
         """The vehicle with this id (raises :class:`~copilot.errors.NotFound`)."""
-        from copilot.errors import NotFound
-
         for v in self.vehicles:
             if v.id == vehicle_id:
                 return v
@@ -248,8 +244,6 @@ class World:
 
     def depot(self, depot_id: str) -> Depot:
         """The depot with this id (raises :class:`~copilot.errors.NotFound`)."""
-        from copilot.errors import NotFound
-
         for d in self.depots:
             if d.id == depot_id:
                 return d

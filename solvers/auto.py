@@ -59,7 +59,7 @@ class AutoSolver:
     def _hybrid(self, problem: RoutingProblem, options: SolveOptions, t0: float) -> Solution:
         """Pickup-and-delivery: OR-Tools builds a feasible plan, PyVRP improves it with the time left."""
         share = options.time_limit_s * HYBRID_ORTOOLS_SHARE
-        first = self._ortools.solve(problem, replace(options, time_limit_s=share, iterations=None if options.iterations is None else options.iterations))
+        first = self._ortools.solve(problem, replace(options, time_limit_s=share))
         left = options.time_limit_s - (time.perf_counter() - t0)
         if left < 0.2 or any(problem.stops[i].penalty is None for i in first.dropped):
             return replace(first, notes=(*first.notes, "ortools only: no time left to improve"))

@@ -26,8 +26,9 @@ class OrToolsEngine:
 
     name = "ortools"
 
-    def __init__(self, metaheuristic: str = "GUIDED_LOCAL_SEARCH") -> None:
+    def __init__(self, metaheuristic: str = "GUIDED_LOCAL_SEARCH", first_solution: str | None = None) -> None:
         self.metaheuristic = metaheuristic
+        self.first_solution = first_solution  # a FirstSolutionStrategy name; None: chosen per problem
 
     def solve(self, problem: RoutingProblem, options: SolveOptions) -> Solution:
         """Solve ``problem`` within ``options.time_limit_s``."""
@@ -59,7 +60,6 @@ class OrToolsEngine:
         time_dim = self._add_time(problem, manager, routing, node_loc, service)
         self._add_loads(problem, manager, routing)
 
-        paired: set[int] = set()
         solver = routing.solver()
         for p in problem.pairs:
             pi, di = manager.NodeToIndex(p.pickup), manager.NodeToIndex(p.delivery)
@@ -67,7 +67,6 @@ class OrToolsEngine:
             solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
             solver.Add(routing.ActiveVar(pi) == routing.ActiveVar(di))
             solver.Add(time_dim.CumulVar(pi) <= time_dim.CumulVar(di))
-            paired.update((p.pickup, p.delivery))
 
         self._add_restrictions(problem, manager, routing, serveable)
         for si, s in enumerate(problem.stops):
@@ -79,10 +78,16 @@ class OrToolsEngine:
             routing.AddDisjunction([index], int(s.penalty) if s.penalty is not None else _MANDATORY_PENALTY)
 
         params = pywrapcp.DefaultRoutingSearchParameters()
-        params.first_solution_strategy = self._first_strategy(problem)
+        params.first_solution_strategy = (
+            getattr(routing_enums_pb2.FirstSolutionStrategy, self.first_solution) if self.first_solution else self._first_strategy(problem)
+        )
         params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic)
-        budget = max(0.05, options.time_limit_s * (1 - _BUILD_MARGIN) - (time.perf_counter() - t0))
-        params.time_limit.FromMilliseconds(int(budget * 1000))
+
+        def set_budget() -> None:  # what is left of the limit; set again right before the search starts
+            budget = max(0.05, options.time_limit_s * (1 - _BUILD_MARGIN) - (time.perf_counter() - t0))
+            params.time_limit.FromMilliseconds(int(budget * 1000))
+
+        set_budget()
         if options.iterations is not None:
             params.solution_limit = max(1, options.iterations)
 
@@ -95,9 +100,8 @@ class OrToolsEngine:
             initial = routing.ReadAssignmentFromRoutes(routes, True)
             if initial is None:
                 notes = ("the warm start did not fit the new constraints; searched from scratch",)
+        set_budget()
         if initial is not None:
-            budget = max(0.05, options.time_limit_s * (1 - _BUILD_MARGIN) - (time.perf_counter() - t0))
-            params.time_limit.FromMilliseconds(int(budget * 1000))
             assignment = routing.SolveFromAssignmentWithParameters(initial, params)
         if assignment is None:
             assignment = routing.SolveWithParameters(params)
@@ -150,9 +154,9 @@ class OrToolsEngine:
     def _first_strategy(problem: RoutingProblem) -> int:
         """Savings, except for pickup-and-delivery pairs (which savings cannot build).
 
-        Guided local search seldom leaves the basin of its first solution within seconds. Measured on
-        hangzhou-0501 (skills, 2 h windows): savings 91.2 km after 1 s and 88.4 km after 10 s, parallel
-        cheapest insertion 101.0 km and 99.7 km.
+        Guided local search seldom leaves the basin of its first solution within seconds; on
+        hangzhou-0501 (skills, 2 h windows) savings ends about 10 % shorter than parallel cheapest
+        insertion at 1-10 s (``python bench/first_solution.py --world ...`` measures it).
         """
         fss = routing_enums_pb2.FirstSolutionStrategy
         if problem.pairs:

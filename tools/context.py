@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, Field
 
 from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
-from copilot.errors import InputError, NotFound
+from copilot.errors import InputError
 from copilot.ports import DispatchStore, StoredPlan
 from copilot.units import format_clock, format_time, parse_time
 from tools.planning import PlanningDeps, PlanSettings
@@ -63,21 +63,13 @@ def parse_user_time(text: str, world: World) -> int:
 
 
 def find_order(world: World, order_id: str) -> Order:
-    """The order, or a NotFound that lists known ids."""
-    order_id = order_id.strip()
-    for o in world.orders:
-        if o.id == order_id:
-            return o
-    raise NotFound("order", order_id, [o.id for o in world.orders])
+    """The order as a dispatcher typed its id (spaces around it ignored), or a NotFound that lists known ids."""
+    return world.order(order_id.strip())
 
 
 def find_vehicle(world: World, vehicle_id: str) -> Vehicle:
-    """The vehicle, or a NotFound that lists known ids."""
-    vehicle_id = vehicle_id.strip()
-    for v in world.vehicles:
-        if v.id == vehicle_id:
-            return v
-    raise NotFound("vehicle", vehicle_id, [v.id for v in world.vehicles])
+    """The vehicle as a dispatcher typed its id (spaces around it ignored), or a NotFound that lists known ids."""
+    return world.vehicle(vehicle_id.strip())
 
 
 class UnassignedOut(BaseModel):

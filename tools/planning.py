@@ -47,7 +47,6 @@ class _Frozen:
     """What a vehicle has already done (or is doing) at the clock."""
 
     visits: list[Visit] = field(default_factory=list)
-    position: int | None = None  # matrix index of the last started visit
     ready: int = 0
     load: int = 0
     started: bool = False
@@ -201,7 +200,6 @@ def build_problem(
                 o = orders[fz.visits[-1].order_id]
                 coords.append((o.location.lat, o.location.lng))
                 start_loc = len(coords) - 1
-        fz.position = start_loc
         if v.unavailable_from is not None and v.unavailable_from <= ready:
             continue  # broken down or off duty: keeps what it did, takes nothing new
         latest = min(v.shift.end, depot.hours.end)
@@ -320,7 +318,7 @@ def plan_world(
     for si in solution.dropped:
         oid = pm.stop_orders[si]
         if oid not in assigned:
-            unassigned.append(Unassigned(oid, explain_unassigned(world, world.order(oid), pm, vi_hint=None)))
+            unassigned.append(Unassigned(oid, explain_unassigned(world, world.order(oid), pm)))
     engine = solution.engine + (f" ({'; '.join(solution.notes)})" if solution.notes else "")
     plan = Plan(tuple(routes), tuple(unassigned), solver=engine, clock=clock)
     problems = deps.checker.check_plan(world, plan, clock)
@@ -403,7 +401,7 @@ def _earliest_start(order: Order, arrive: int) -> int:
     return arrive  # late: the checker reports it
 
 
-def explain_unassigned(world: World, order: Order, pm: ProblemMap, vi_hint: int | None) -> str:
+def explain_unassigned(world: World, order: Order, pm: ProblemMap) -> str:
     """Why an order is not served, per vehicle, from direct computation (no solver)."""
     reasons: list[str] = []
     could = []

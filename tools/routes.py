@@ -24,7 +24,7 @@ from copilot.domain import Order, OrderKind, Plan, Route, Vehicle, World
 from copilot.errors import InputError
 from copilot.units import format_clock, haversine_m, travel_seconds
 from tools.context import find_order, find_vehicle
-from tools.planning import _Frozen, frozen_state, time_route
+from tools.planning import frozen_state, time_route
 
 _NO_LIMIT = 10**15
 
@@ -90,11 +90,6 @@ class Insertion:
         return self.code == ""
 
 
-def vehicle_state(world: World, vehicle: Vehicle, route: Route | None, clock: int | None) -> _Frozen:
-    """What ``vehicle`` has done at ``clock`` on ``route`` and when it is ready (the planner's own rule)."""
-    return frozen_state(world, vehicle, route, clock)
-
-
 def _earliest_start(order: Order, arrive: int) -> int | None:
     """Earliest service start at or after ``arrive`` inside a window (None when every window has closed)."""
     if not order.windows:
@@ -132,7 +127,7 @@ class RouteBase:
         self.clock = clock
         self.committed = route
         self.orders = orders if orders is not None else {o.id: o for o in world.orders}
-        self.frozen = vehicle_state(world, vehicle, route, clock)
+        self.frozen = frozen_state(world, vehicle, route, clock)
         n_frozen = len(self.frozen.visits)
         if tail_ids is None:
             tail_ids = [v.order_id for v in route.visits[n_frozen:]] if route is not None else []

@@ -17,7 +17,7 @@ from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker, check_plan
 from tools.context import ToolContext
 from tools.insertion import InsertionAdvice, InsertionRequest, advise_insertion, prospective_order
-from tools.planning import PlanningDeps, PlanSettings, _Frozen, build_problem, time_route
+from tools.planning import PlanningDeps, _Frozen, time_route
 from tools.routes import PlanState, apply_move
 from tools.sql import SqlStore
 
@@ -224,18 +224,6 @@ def test_fast_evaluation_equals_time_route_at_every_position(hz_ctx: ToolContext
                 elif base.screen(order) is None:
                     assert check_plan(world2, forced, clock) != [], ins.reason
         assert feasible > 0
-
-
-def test_vehicle_state_matches_build_problem(hz_ctx: ToolContext) -> None:
-    world = hz_ctx.world()
-    stored = hz_ctx.committed()
-    assert stored is not None
-    clock = parse_time(CLOCK)
-    pm = build_problem(world, PlanSettings(), clock=clock, committed=stored.plan)
-    state = PlanState(world, stored.plan, clock)
-    for base in state.bases():
-        fz = pm.frozen[base.vehicle_id]
-        assert (fz.ready, fz.visits, fz.started, fz.load) == (base.frozen.ready, base.frozen.visits, base.frozen.started, base.frozen.load)
 
 
 def test_hz_best_options_are_feasible_and_change_nothing(hz_ctx: ToolContext) -> None:
