@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
+from copilot.forecasting import DailySeries, SeriesForecast
 from copilot.routing import RoutingProblem, Solution, SolveOptions
 
 
@@ -133,4 +134,108 @@ class DispatchStore(Store, Protocol):
 
     def audit(self, world: str) -> list[AuditEntry]:
         """The world's audit trail, oldest first."""
+        ...
+
+
+class Forecaster(Protocol):
+    """Forecasts daily series; the same input must give exactly the same forecast (deterministic)."""
+
+    name: str
+
+    def forecast(self, series: Sequence[DailySeries], horizon: int, level: int = 80) -> list[SeriesForecast]:
+        """One forecast per series (same order) for the ``horizon`` days after each series' last day.
+
+        Never raises for a series the model cannot fit: it falls back to a simpler model and says so
+        (``fallback`` and ``reason``). Raises InputError for a bad horizon or level.
+        """
+        ...
+
+    def warm_up(self) -> float:
+        """Do any one-off preparation (imports, compilation) now; returns the seconds it took."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """One stored history series: its first and last day (ISO dates), days with a row, and total volume."""
+
+    key: str
+    first: str
+    last: str
+    days: int
+    total: int
+
+
+class HistoryReader(Protocol):
+    """Read-only questions about a world's daily volume history (parameterised, row-limited, timed out)."""
+
+    def series(self, world: str) -> list[SeriesSummary]:
+        """Every series of the world's history, sorted by key."""
+        ...
+
+    def resolve(self, world: str, series: str) -> str:
+        """The stored key of a series as a caller typed it (NotFound, listing the known keys, when there is none)."""
+        ...
+
+    def daily(self, world: str, series: str, start: str | None = None, end: str | None = None) -> list[tuple[str, int]]:
+        """(ISO date, volume) rows of one series, oldest first, dates inclusive (NotFound for an unknown series)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A partner's API key as a store keeps it: its public id, owner and scopes, never the key itself."""
+
+    key_id: str
+    partner: str
+    scopes: frozenset[str]
+    created_at: int
+    revoked_at: int | None = None
+    note: str = ""
+
+    @property
+    def active(self) -> bool:
+        """False once revoked."""
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """The reply kept for an idempotency key: the request's fingerprint, HTTP status (0: still running) and JSON body."""
+
+    fingerprint: str
+    status: int
+    body: str
+
+
+class PartnerStore(Protocol):
+    """Partner API keys (hashes only) and the replies kept for idempotent writes. Every method is one transaction."""
+
+    def add_api_key(self, key: ApiKey, key_hash: str) -> None:
+        """Store a new key under its hash (InputError when the id or hash exists)."""
+        ...
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, revoked or not (None when unknown)."""
+        ...
+
+    def api_keys(self, partner: str | None = None) -> list[ApiKey]:
+        """Every key (of one partner), oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str) -> ApiKey:
+        """Revoke a key (NotFound when unknown; revoking twice keeps the first time)."""
+        ...
+
+    def reserve_reply(self, partner: str, key: str, fingerprint: str, *, max_age_s: int) -> StoredReply | None:
+        """Claim an idempotency key for a request: None when it is now claimed for this caller, else the reply kept
+        for it (status 0: the first request is still running). Replies older than ``max_age_s`` are forgotten."""
+        ...
+
+    def finish_reply(self, partner: str, key: str, status: int, body: str) -> None:
+        """Keep the reply of a claimed key."""
+        ...
+
+    def release_reply(self, partner: str, key: str) -> None:
+        """Forget a claim whose request failed without a reply worth keeping."""
         ...

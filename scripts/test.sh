@@ -8,6 +8,6 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; the
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
 fi
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy"; .venv/bin/mypy copilot solvers tools
+echo "== mypy"; .venv/bin/mypy copilot solvers tools graphs
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest"; .venv/bin/python -m pytest -q "$@"

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, Field
 
 from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
-from copilot.errors import InputError
-from copilot.ports import DispatchStore, StoredPlan
+from copilot.errors import ConfigurationError, InputError
+from copilot.ports import DispatchStore, Forecaster, HistoryReader, StoredPlan
 from copilot.units import format_clock, format_time, parse_time
 from tools.planning import PlanningDeps, PlanSettings
 
@@ -24,13 +24,36 @@ _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 @dataclass
 class ToolContext:
-    """Dependencies of the tool functions, for one world. ``actor`` is recorded in the audit trail."""
+    """Dependencies of the tool functions, for one world. ``actor`` is recorded in the audit trail.
+
+    ``forecaster`` serves the forecast tools (they raise ConfigurationError without one); ``history``
+    answers history questions read-only, by default the store's own ``history_reader()``.
+    """
 
     store: DispatchStore
     planning: PlanningDeps
     world_name: str
     settings: PlanSettings = field(default_factory=lambda: PlanSettings(time_limit_s=1.0))
     actor: str = "dispatcher"
+    forecaster: Forecaster | None = None
+    history: HistoryReader | None = None
+
+    def history_reader(self) -> HistoryReader:
+        """The read-only history queries (the store's own unless one was given)."""
+        if self.history is None:
+            make = getattr(self.store, "history_reader", None)
+            if make is None:
+                raise ConfigurationError(f"the store {type(self.store).__name__} has no history queries; give the ToolContext a history reader")
+            self.history = make()
+        return self.history
+
+    def require_forecaster(self) -> Forecaster:
+        """The forecaster, or a ConfigurationError saying how to configure one."""
+        if self.forecaster is None:
+            raise ConfigurationError(
+                "no forecaster is configured: build the ToolContext with forecaster=make_forecaster() (copilot.apps.wiring)"
+            )
+        return self.forecaster
 
     def world(self) -> World:
         """The world as stored now."""

@@ -25,6 +25,8 @@ class EventResult(BaseModel):
 
     event: str = Field(description="the fact recorded, in words")
     draft: PlanSummary = Field(description="the re-planned draft (not dispatched until approved)")
+    order_id: str | None = Field(default=None, description="the order the event is about, if any")
+    vehicle_id: str | None = Field(default=None, description="the vehicle the event is about, if any")
 
 
 class NewOrderRequest(BaseModel):
@@ -135,7 +137,7 @@ def add_order(ctx: ToolContext, req: NewOrderRequest) -> EventResult:
     )
     ctx.store.add_order(ctx.world_name, order, actor=ctx.actor)
     event = f"new order {oid} recorded"
-    return EventResult(event=event, draft=replan(ctx, event))
+    return EventResult(event=event, draft=replan(ctx, event), order_id=oid)
 
 
 def _next_id(world: World) -> str:
@@ -163,7 +165,7 @@ def cancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
         ctx.store.update_order(ctx.world_name, replace(partner, cancelled=True), actor=ctx.actor)
     ctx.store.update_order(ctx.world_name, replace(order, cancelled=True), actor=ctx.actor)
     event = f"order {order.id} cancelled" + (f" with its paired order {partner.id}" if partner is not None else "")
-    return EventResult(event=event, draft=replan(ctx, event))
+    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id)
 
 
 def uncancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
@@ -174,17 +176,21 @@ def uncancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
         raise InputError(f"order {order.id} is not cancelled")
     ctx.store.update_order(ctx.world_name, replace(order, cancelled=False), actor=ctx.actor)
     event = f"order {order.id} restored"
-    return EventResult(event=event, draft=replan(ctx, event))
+    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id)
 
 
 def vehicle_unavailable(ctx: ToolContext, req: VehicleUnavailableRequest) -> EventResult:
-    """Record that a vehicle stops working from a time; its remaining stops go to other vehicles."""
+    """Record that a vehicle stops working from a time (default: now; with no clock set, the whole day);
+    its remaining stops go to other vehicles."""
     world = ctx.world()
     vehicle = find_vehicle(world, req.vehicle_id)
-    at = parse_user_time(req.from_time, world) if req.from_time else _now(ctx, world, "reporting a vehicle unavailable")
+    clock = ctx.clock()
+    default = clock if clock is not None else vehicle.shift.start
+    at = parse_user_time(req.from_time, world) if req.from_time else default
     ctx.store.update_vehicle(ctx.world_name, replace(vehicle, unavailable_from=at), actor=ctx.actor)
-    event = f"vehicle {vehicle.id} unavailable from {format_clock(at, world.utc_offset_s)}"
-    return EventResult(event=event, draft=replan(ctx, event))
+    whole_day = " (the whole day: no current time is set)" if not req.from_time and clock is None else ""
+    event = f"vehicle {vehicle.id} unavailable from {format_clock(at, world.utc_offset_s)}{whole_day}"
+    return EventResult(event=event, draft=replan(ctx, event), vehicle_id=vehicle.id)
 
 
 def vehicle_delayed(ctx: ToolContext, req: VehicleDelayRequest) -> EventResult:
@@ -195,7 +201,7 @@ def vehicle_delayed(ctx: ToolContext, req: VehicleDelayRequest) -> EventResult:
     until = max(now, vehicle.shift.start) + req.minutes * 60
     ctx.store.update_vehicle(ctx.world_name, replace(vehicle, delayed_until=until), actor=ctx.actor)
     event = f"vehicle {vehicle.id} delayed {req.minutes} min (until {format_clock(until, world.utc_offset_s)})"
-    return EventResult(event=event, draft=replan(ctx, event))
+    return EventResult(event=event, draft=replan(ctx, event), vehicle_id=vehicle.id)
 
 
 def change_window(ctx: ToolContext, req: WindowChangeRequest) -> EventResult:
@@ -209,7 +215,7 @@ def change_window(ctx: ToolContext, req: WindowChangeRequest) -> EventResult:
     ctx.store.update_order(ctx.world_name, replace(order, windows=(window,)), actor=ctx.actor)
     off = world.utc_offset_s
     event = f"order {order.id} window now {format_clock(window.start, off)}-{format_clock(window.end, off)}"
-    return EventResult(event=event, draft=replan(ctx, event))
+    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id)
 
 
 def pin_order(ctx: ToolContext, req: VehicleOrderRequest) -> EventResult:
@@ -243,4 +249,4 @@ def _pin(ctx: ToolContext, req: VehicleOrderRequest, verb: str) -> EventResult:
             raise InputError(f"{vehicle.id} has already left the depot; the goods of delivery {order.id} are still there")
     ctx.store.update_order(ctx.world_name, replace(order, pinned_vehicle=vehicle.id), actor=ctx.actor)
     event = f"order {order.id} {verb} {vehicle.id}"
-    return EventResult(event=event, draft=replan(ctx, event))
+    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id, vehicle_id=vehicle.id)

@@ -12,25 +12,39 @@ Changes, applied in the order given:
 * ``change_shift`` - new shift start and/or end for some vehicles or all;
 * ``scale_demand`` - every order not yet started carries ``factor`` times its parcels (rounded up, at least 1);
 * ``remove_orders`` - the orders are dropped (a pickup-and-delivery pair goes as a whole);
-* ``delay_vehicle`` - the vehicle starts nothing before the current time (or its shift start) + minutes.
+* ``delay_vehicle`` - the vehicle starts nothing before the current time (or its shift start) + minutes;
+* ``fleet_size`` - only ``count`` vehicles stay on the road;
+* ``resample_orders`` - the day gets exactly ``count`` active orders: a seeded random choice of the orders
+  not yet started is dropped, or copies of randomly drawn ones are added (a bootstrap of the day's own
+  orders: the count changes, where and when customers want service follows the day).
+
+:func:`plan_changes` is the planning step of a what-if (apply the changes, plan the changed copy); scenario
+scripts (:mod:`copilot.apps.scenario`) call it too, so their numbers are this tool's numbers.
+:func:`forecast_day` turns a demand forecast (:mod:`tools.forecast`) into a ``resample_orders`` change.
 """
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from copilot.domain import Order, OrderKind, Plan, TimeWindow, Vehicle, World
 from copilot.errors import InputError
+from copilot.forecasting import MAX_HORIZON_DAYS, parse_day
 from copilot.units import format_clock, haversine_m, travel_seconds
 from tools.context import ToolContext, UnassignedOut, find_order, find_vehicle, parse_user_time
+from tools.forecast import ForecastRequest, HistoryRequest, forecast_demand, history_volume
 from tools.kpis import Kpis, plan_kpis
-from tools.planning import frozen_state, plan_world
+from tools.planning import PlanningDeps, PlanSettings, frozen_state, plan_world
 
 NEW_VEHICLE_PREFIX = "WHATIF-"
+NEW_ORDER_PREFIX = "WHATIF-O"
 
 # --------------------------------------------------------------------------------------------------
 # Request
@@ -94,7 +108,24 @@ class DelayVehicle(BaseModel):
     minutes: int = Field(gt=0, le=24 * 60, description="delay in minutes")
 
 
-Change = Annotated[AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle, Field(discriminator="kind")]
+class FleetSize(BaseModel):
+    """Run with only ``count`` vehicles: the available vehicles with the least planned work (stops in the committed plan, then the highest id) are taken off."""
+
+    kind: Literal["fleet_size"] = "fleet_size"
+    count: int = Field(ge=1, le=500, description="how many vehicles to keep on the road")
+
+
+class ResampleOrders(BaseModel):
+    """The day gets exactly ``count`` active orders: orders not yet started are dropped at random, or copies of randomly drawn ones are added (seeded)."""
+
+    kind: Literal["resample_orders"] = "resample_orders"
+    count: int = Field(ge=0, le=10_000, description="active (not cancelled) orders the day should have")
+    seed: int = Field(default=0, description="seed of the random draw (same seed, same orders)")
+
+
+Change = Annotated[
+    AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle | FleetSize | ResampleOrders, Field(discriminator="kind")
+]
 
 
 class WhatIfRequest(BaseModel):
@@ -355,6 +386,61 @@ def _delay_vehicle(world: World, ch: DelayVehicle, sit: _Situation) -> tuple[Wor
     return _with_vehicles(world, out), f"{v.id} delayed {ch.minutes} min from {frm}: starts nothing before {_hhmm(until, world)}"
 
 
+def _fleet_size(world: World, ch: FleetSize, sit: _Situation, committed: Plan | None) -> tuple[World, str]:
+    available = [v for v in world.vehicles if v.available]
+    if ch.count >= len(available):
+        return world, f"fleet of {ch.count}: already {len(available)} vehicle(s) available, none removed"
+    stops = {r.vehicle_id: len(r.visits) for r in committed.routes} if committed is not None else {}
+    order = {v.id: i for i, v in enumerate(world.vehicles)}
+    drop = sorted(available, key=lambda v: (stops.get(v.id, 0), -order[v.id]))[: len(available) - ch.count]
+    world, words = _remove_vehicles(world, RemoveVehicles(vehicle_ids=[v.id for v in drop]), sit)
+    return world, f"fleet of {ch.count} vehicles: {words}"
+
+
+def _resample_orders(world: World, ch: ResampleOrders, sit: _Situation) -> tuple[World, str]:
+    """Drop a seeded random choice of the free orders, or add copies of randomly drawn free orders (new ids ``WHATIF-O1``, ...).
+
+    Free: not cancelled, not in a pickup-and-delivery pair, not started or under way at the clock, and
+    not a delivery already loaded on a vehicle that has left. Copies keep location, windows, parcels,
+    service time, priority and skill; they carry no pin and no customer note.
+    """
+    active = [o for o in world.orders if not o.cancelled]
+
+    def free(o: Order) -> bool:
+        if o.pair_id is not None or o.id in sit.started_orders or o.id in sit.under_way:
+            return False
+        return not (o.kind is OrderKind.DELIVERY and o.id in sit.aboard)
+
+    movable = [o for o in active if free(o)]
+    fixed = len(active) - len(movable)
+    rng = random.Random(ch.seed)
+    if ch.count == len(active):
+        return world, f"orders resampled to {ch.count}: the day already has {len(active)} active order(s), none changed"
+    if ch.count < len(active):
+        if ch.count < fixed:
+            raise InputError(
+                f"resample_orders: {fixed} order(s) must stay (started, under way, loaded, or in a pickup-and-delivery pair); the day cannot go down to {ch.count}"
+            )
+        drop = {o.id for o in rng.sample(movable, len(active) - ch.count)}
+        out = [replace(o, cancelled=True) if o.id in drop else o for o in world.orders]
+        words = f"orders resampled to {ch.count}: {len(drop)} of {len(active)} active order(s) dropped at random (seed {ch.seed})"
+        return replace(world, orders=tuple(out)), words
+    if not movable:
+        raise InputError("resample_orders: the day has no order that may be copied (every order is started, loaded or paired)")
+    taken = {o.id for o in world.orders}
+    added: list[Order] = []
+    k = 0
+    while len(added) < ch.count - len(active):
+        k += 1
+        oid = f"{NEW_ORDER_PREFIX}{k}"
+        if oid in taken:
+            continue
+        src = movable[rng.randrange(len(movable))]
+        added.append(replace(src, id=oid, pinned_vehicle=None, notes=""))
+    words = f"orders resampled to {ch.count}: {len(added)} cop(ies) of randomly drawn order(s) added to {len(active)} (seed {ch.seed})"
+    return replace(world, orders=(*world.orders, *added)), words
+
+
 def apply_changes(world: World, changes: list[Change], *, clock: int | None = None, committed: Plan | None = None) -> tuple[World, list[str]]:
     """A changed copy of ``world`` and the changes in words (``world`` itself is not touched)."""
     sit = _situation(world, clock, committed)
@@ -372,6 +458,10 @@ def apply_changes(world: World, changes: list[Change], *, clock: int | None = No
             world, w = _remove_orders(world, ch, sit)
         elif isinstance(ch, DelayVehicle):
             world, w = _delay_vehicle(world, ch, sit)
+        elif isinstance(ch, FleetSize):
+            world, w = _fleet_size(world, ch, sit, committed)
+        elif isinstance(ch, ResampleOrders):
+            world, w = _resample_orders(world, ch, sit)
         else:  # pragma: no cover - the discriminated union admits nothing else
             raise InputError(f"unknown change {ch!r}")
         words.append(w)
@@ -383,14 +473,25 @@ def apply_changes(world: World, changes: list[Change], *, clock: int | None = No
 # --------------------------------------------------------------------------------------------------
 
 
+def plan_changes(
+    world: World, changes: Sequence[Change], deps: PlanningDeps, settings: PlanSettings, *, clock: int | None = None, committed: Plan | None = None
+) -> tuple[World, Plan, list[str]]:
+    """Apply ``changes`` to a copy of ``world`` and plan it: from ``clock`` continuing ``committed`` when a clock is set, else the whole day.
+
+    The planning step of :func:`run_scenario`; returns the changed world, its plan and the changes in words.
+    """
+    changed, words = apply_changes(world, list(changes), clock=clock, committed=committed)
+    plan = plan_world(changed, deps, settings, clock=clock, committed=committed if clock is not None else None)
+    return changed, plan, words
+
+
 def run_scenario(ctx: ToolContext, request: WhatIfRequest) -> Scenario:
     """Apply the changes to a copy of the world, plan it and plan (or read) the baseline; reads the store only."""
     world = ctx.world()
     clock = ctx.clock()
     stored = ctx.committed()
     committed = stored.plan if stored is not None else None
-    changed, words = apply_changes(world, list(request.changes), clock=clock, committed=committed)
-    plan = plan_world(changed, ctx.planning, ctx.settings, clock=clock, committed=committed if clock is not None else None)
+    changed, plan, words = plan_changes(world, request.changes, ctx.planning, ctx.settings, clock=clock, committed=committed)
     if stored is not None:
         return Scenario(changed, plan, world, stored.plan, "committed", stored.id, tuple(words), clock)
     baseline = plan_world(world, ctx.planning, ctx.settings, clock=clock)
@@ -441,3 +542,99 @@ def what_if(ctx: ToolContext, request: WhatIfRequest) -> WhatIfResult:
     )
     result._scenario = sc
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# A forecast-driven day
+# --------------------------------------------------------------------------------------------------
+
+
+class ForecastDayRequest(BaseModel):
+    """A day whose number of orders follows the demand forecast of the world's history."""
+
+    series: list[str] | None = Field(default=None, description="history series whose forecasts add up to the day's volume (default: every series)")
+    day: str | None = Field(
+        default=None, description="ISO date to forecast (default: the world's date when the history ends 1 to 28 days before it, else the day after the history)"
+    )
+    mode: Literal["volume", "relative"] = Field(
+        default="volume",
+        description="volume: the day gets as many orders as the forecast; relative: the day's orders are scaled by forecast / mean daily volume of the "
+        "last window_days history days (for history that is not the station's own, or counts in other units)",
+    )
+    window_days: int = Field(default=28, ge=1, le=366, description="relative mode: how many of the last history days make the reference mean")
+    seed: int = Field(default=0, description="seed of the resample_orders change")
+
+
+class ForecastDayOut(BaseModel):
+    """How many orders the forecast gives the day, and the change that makes the world so."""
+
+    day: str = Field(description="the forecast day, ISO date")
+    series: list[str]
+    mode: Literal["volume", "relative"]
+    forecast: float = Field(description="sum over the series of forecast_demand's point forecast for the day")
+    reference: float | None = Field(default=None, description="relative mode: mean daily volume over the last window_days history days (sum over the series)")
+    orders_before: int = Field(description="active orders of the world")
+    count: int = Field(description="active orders of the forecast-driven day (rounded to a whole order)")
+    models: list[str] = Field(description="the forecast model of each series")
+    change: ResampleOrders = Field(description="the change to apply (a what-if or a scenario variant)")
+    words: str
+
+
+def forecast_day(ctx: ToolContext, request: ForecastDayRequest) -> ForecastDayOut:
+    """The order count of a forecast-driven day from :func:`tools.forecast.forecast_demand`, as a ``resample_orders`` change.
+
+    ``volume`` mode: count = round(sum of the series' point forecasts for the day). ``relative`` mode:
+    count = round(active orders x forecast / reference), with reference the mean daily volume of the
+    series over their last ``window_days`` history days (from :func:`tools.forecast.history_volume`).
+    Reads only; the world itself is not changed.
+    """
+    world = ctx.world()
+    reader = ctx.history_reader()
+    known = {s.key: s for s in reader.series(ctx.world_name)}
+    keys = list(dict.fromkeys(reader.resolve(ctx.world_name, s) for s in request.series)) if request.series else list(known)
+    if not keys:
+        raise InputError(f"world {ctx.world_name!r} has no history to forecast from; import history first (logistics-copilot forecast import)")
+    ends = {k: date.fromisoformat(known[k].last) for k in keys}
+    if request.day is not None:
+        day = parse_day(request.day, "day")
+    else:
+        own = parse_day(world.date, "the world's date") if world.date else None
+        fits = own is not None and all(1 <= (own - e).days <= MAX_HORIZON_DAYS for e in ends.values())
+        day = own if fits and own is not None else max(ends.values()) + timedelta(days=1)
+    total = 0.0
+    models: list[str] = []
+    for k in keys:
+        h = (day - ends[k]).days
+        if not 1 <= h <= MAX_HORIZON_DAYS:
+            raise InputError(f"{day} is {h} day(s) after the history of series {k!r} ends ({ends[k]}); a forecast needs a day 1 to {MAX_HORIZON_DAYS} days after it")
+        fc = forecast_demand(ctx, ForecastRequest(series=k, days=h))
+        total += fc.days[-1].forecast
+        models.append(f"{k}: {fc.model}")
+    active = len(world.active_orders())
+    reference: float | None = None
+    if request.mode == "volume":
+        count = round(total)
+        how = f"forecast {total:.1f} order(s) for {day}"
+    else:
+        reference = 0.0
+        for k in keys:
+            start = ends[k] - timedelta(days=request.window_days - 1)
+            reference += history_volume(ctx, HistoryRequest(series=k, start=start.isoformat(), end=ends[k].isoformat())).total / request.window_days
+        if reference <= 0:
+            raise InputError(f"the last {request.window_days} history day(s) of {', '.join(keys)} hold no volume; relative mode needs a positive reference")
+        count = round(active * total / reference)
+        how = f"forecast {total:.1f} for {day} against a mean of {reference:.1f} a day over the last {request.window_days} day(s)"
+        how += f": x{total / reference:.3f} on {active} order(s)"
+    change = ResampleOrders(count=count, seed=request.seed)
+    return ForecastDayOut(
+        day=day.isoformat(),
+        series=keys,
+        mode=request.mode,
+        forecast=round(total, 1),
+        reference=round(reference, 3) if reference is not None else None,
+        orders_before=active,
+        count=count,
+        models=models,
+        change=change,
+        words=f"forecast-driven day ({', '.join(keys)}): {how} -> {count} order(s)",
+    )

@@ -89,9 +89,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         store.import_world(world, replace=True, actor="demo")
         _err.print(f"imported the demo world {world.name!r} ({len(world.orders)} orders, {len(world.vehicles)} vehicles)")
-        return _plan_and_show(store, world.name, args)
+        args.commit = True
+        code = _plan_and_show(store, world.name, args)
+        if code != 0 or args.no_chat or args.json:
+            return code
+        return _demo_conversation(store, world.name, args)
     finally:
         store.close()
+
+
+DEMO_MESSAGES = (
+    "How many vehicles are we running today and how many km in total?",
+    "Which van has P546630 and when does it get there?",
+    "HZ-V3 just broke down. Get its remaining pickups covered by the others.",
+    "discard",
+)
+
+
+def _demo_conversation(store: SqlStore, world_name: str, args: argparse.Namespace) -> int:
+    """A few dispatcher messages through the copilot on the local model (the same graph as the chat)."""
+    import uuid
+
+    from copilot.apps.agent import load_chat_model, make_agent
+    from copilot.apps.chat import ChatSession
+    from tools.lifecycle import ClockRequest, set_clock
+
+    console = Console(highlight=False)
+    with _err.status(f"loading the local model ({args.model or 'default'})..."):
+        model = load_chat_model(args.model, args.threads)
+    agent = make_agent(store, world_name, model)
+    set_clock(agent.ctx, ClockRequest(at="10:30"))
+    console.print("\n[bold]the copilot, on the local model[/] (simulated time 10:30; try it yourself: logistics-copilot chat)")
+    session = ChatSession(agent, f"demo-{uuid.uuid4().hex[:8]}", console, store, world_name)
+    for text in DEMO_MESSAGES:
+        console.print(f"[bold]dispatcher>[/] {text}")
+        session.send(text)
+    return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

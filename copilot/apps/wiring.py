@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from copilot.ports import Forecaster
 from solvers.auto import make_solver
 from solvers.checker import PlanChecker
-from tools.planning import PlanningDeps
+from tools.context import ToolContext
+from tools.planning import PlanningDeps, PlanSettings
 from tools.sql import SqlStore, default_url
+from tools.sql.partners import SqlPartnerStore
 
 DEMO_WORLD = "hangzhou-0501"
 
@@ -28,3 +32,34 @@ def make_deps(engine: str = "auto") -> PlanningDeps:
 def demo_world_dir() -> Path:
     """The bundled demo world (a copy of the hangzhou-0501 eval world)."""
     return Path(str(resources.files("copilot.apps") / "demo" / DEMO_WORLD))
+
+
+def make_context(
+    store: SqlStore,
+    world_name: str,
+    *,
+    actor: str = "dispatcher",
+    engine: str = "auto",
+    settings: PlanSettings | None = None,
+    forecaster: Forecaster | None = None,
+) -> ToolContext:
+    """A tool context on a stored world with the configured planning dependencies (and forecaster when available).
+
+    ``settings`` replaces the tools' default search settings; ``forecaster`` one made by :func:`make_forecaster`.
+    """
+    ctx = ToolContext(store=store, planning=make_deps(engine), world_name=world_name, actor=actor, forecaster=forecaster or make_forecaster())
+    if settings is not None:
+        ctx.settings = settings
+    return ctx
+
+
+def make_partner_store(store: SqlStore) -> SqlPartnerStore:
+    """Partner API keys and idempotent replies, kept in the same database as ``store``."""
+    return SqlPartnerStore(store)
+
+
+def make_forecaster(candidates: Sequence[str] | None = None) -> Forecaster:
+    """The demand forecaster: statsforecast models chosen per series by a rolling-origin backtest (deterministic)."""
+    from solvers.forecast_statsforecast import DEFAULT_CANDIDATES, StatsForecaster
+
+    return StatsForecaster(candidates or DEFAULT_CANDIDATES)

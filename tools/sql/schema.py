@@ -144,6 +144,9 @@ history = Table(
     CheckConstraint("volume >= 0", name="volume"),
 )
 
+# One volume per series and day; also the index of the read-only history queries (tools/sql/history.py).
+Index("uq_history_world_id_series_date", history.c.world_id, history.c.series, history.c.date, unique=True)
+
 plans = Table(
     "plans",
     metadata,
@@ -211,4 +214,32 @@ audit_log = Table(
     Column("action", Text, nullable=False),
     Column("detail", Text, nullable=False),
     Column("actor", Text, nullable=False),
+)
+
+# Partner API keys (migration 0004): only a SHA-256 hash of each key is kept, never the key itself.
+# ``key_id`` is the public handle shown in listings and used to revoke; ``scopes`` is a sorted,
+# comma-separated list (read, plan, dispatch).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("partner", Text, nullable=False, index=True),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+# Replies to writes sent with an ``Idempotency-Key`` (migration 0004), per partner and key: the
+# request's fingerprint and the stored reply; ``status`` 0 marks a request still being answered.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("partner", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
 )

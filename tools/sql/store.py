@@ -13,15 +13,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 
-from sqlalchemy import Connection, delete, exc, insert, select, update
+from sqlalchemy import Connection, delete, exc, func, insert, select, update
 
-from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
+from copilot.domain import HistoryRow, Order, Plan, PlanStatus, Vehicle, World
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
 from copilot.ports import AuditEntry, StoredPlan
 from tools.sql import engine as eng
 from tools.sql import queries as q
 from tools.sql import rows
-from tools.sql.schema import audit_log, order_windows, orders, plans, vehicles, worlds
+from tools.sql.history import HistoryQueries
+from tools.sql.schema import audit_log, history, order_windows, orders, plans, vehicles, worlds
 
 
 def _changes(old: object, new: object) -> str:
@@ -52,6 +53,7 @@ class SqlStore:
         self._engine = eng.make_engine(url)
         self._actor = actor
         self._now = now or (lambda: int(time.time()))
+        self._history: HistoryQueries | None = None
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -66,6 +68,14 @@ class SqlStore:
     def close(self) -> None:
         """Close every pooled connection (the store can still be used afterwards)."""
         self._engine.dispose()
+        if self._history is not None:
+            self._history.close()
+
+    def history_reader(self) -> HistoryQueries:
+        """The read-only, row-limited, timed-out history queries on this database (one per store)."""
+        if self._history is None:
+            self._history = HistoryQueries(self._engine.url)
+        return self._history
 
     def __enter__(self) -> SqlStore:
         return self
@@ -223,6 +233,29 @@ class SqlStore:
             q.insert_orders(conn, wid, new)
             q.touch(conn, wid, self._now())
             self._audit(conn, world, "add_order", "added " + ", ".join(o.id for o in new), actor)
+
+    def import_history(self, world: str, items: Sequence[HistoryRow], *, replace: bool = False, actor: str | None = None) -> None:
+        """Add daily volumes to a stored world's history in one transaction.
+
+        A series that already has history is refused unless ``replace`` is set; then its old rows are
+        removed first. Series not named in ``items`` are left as they are.
+        """
+        keys = sorted({h.series for h in items})
+        if not keys:
+            raise InputError("no history rows to import")
+        with self._tx(write=True, what=f"importing history into world {world!r}", rejected=lambda m: ImportFailed([m])) as conn:
+            wid = q.world_id(conn, world, lock=True)
+            stored = set(conn.scalars(select(history.c.series).where(history.c.world_id == wid, history.c.series.in_(keys)).distinct()))
+            if stored and not replace:
+                raise InputError(f"world {world!r} already has history for series {', '.join(sorted(stored))}; import with replace to swap it")
+            if stored:
+                conn.execute(delete(history).where(history.c.world_id == wid, history.c.series.in_(sorted(stored))))
+            top = conn.scalar(select(func.max(history.c.seq)).where(history.c.world_id == wid))
+            first = 0 if top is None else int(top) + 1
+            q.insert_rows(conn, history, [rows.history_row(wid, first + i, h) for i, h in enumerate(items)])
+            q.touch(conn, wid, self._now())
+            what = "replaced" if stored else "added"
+            self._audit(conn, world, "import_history", f"{what} {len(items)} history rows for {len(keys)} series: {', '.join(keys[:10])}", actor)
 
     def audit(self, world: str) -> list[AuditEntry]:
         """The audit trail of a world, oldest first (it survives replacing the world)."""

@@ -1,0 +1,246 @@
+"""Wiring of the dispatcher graph, driven by a scripted fake chat model (no real model here).
+
+The fake model answers each call with the next scripted text and records the prompts it saw, so the
+tests check what the graph does with a decision (approval interrupt and resume, invalid or ungrounded
+arguments, grounding fallback of worded replies, restart from a checkpoint), not the model's quality.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from copilot.domain import PlanStatus
+from copilot.errors import InputError
+from graphs.agent import DispatcherGraph
+from graphs.checkpoint import sqlite_checkpointer
+from graphs.replies import grounded_numbers_ok, ids_kept, language
+from solvers.auto import AutoSolver
+from solvers.checker import PlanChecker
+from tools.context import ToolContext
+from tools.planning import PlanningDeps, PlanSettings
+from tools.sql import SqlStore
+from tools.world_io import read_world
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+class ScriptedChat(BaseChatModel):
+    """Returns scripted replies in order; records every prompt and the call options."""
+
+    script: list[str]
+    _seen: list[tuple[list[BaseMessage], dict[str, Any]]] = PrivateAttr(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    @property
+    def seen(self) -> list[tuple[list[BaseMessage], dict[str, Any]]]:
+        return self._seen
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        self._seen.append((list(messages), kwargs))
+        if not self.script:
+            raise AssertionError(f"the graph asked the model more often than scripted; last prompt: {messages[-1].content!r}")
+        text = self.script.pop(0)
+        msg = AIMessage(content=text, usage_metadata={"input_tokens": 10, "output_tokens": 3, "total_tokens": 13})
+        return ChatResult(generations=[ChatGeneration(message=msg)])
+
+
+def act(name: str) -> str:
+    return json.dumps({"action": name})
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ToolContext:
+    store = SqlStore(f"sqlite:///{tmp_path / 'agent.sqlite3'}")
+    store.upgrade()
+    store.import_world(read_world(DATA / "worlds" / "tiny"))
+    world = store.world_names()[0]
+    return ToolContext(store=store, planning=PlanningDeps(AutoSolver(), PlanChecker()), world_name=world, settings=PlanSettings(time_limit_s=0.3, iterations=200))
+
+
+def graph(ctx: ToolContext, script: list[str], path: Path | str = ":memory:", **kw: Any) -> tuple[DispatcherGraph, ScriptedChat]:
+    model = ScriptedChat(script=script)
+    return DispatcherGraph(ctx, model, sqlite_checkpointer(path), **kw), model
+
+
+def statuses(ctx: ToolContext) -> list[str]:
+    return [p.status.value for p in ctx.store.plans(ctx.world_name)]
+
+
+def test_plan_waits_for_approval_then_commits_on_approve(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("plan"), json.dumps({"answer": "approve"})])
+    first = g.turn("t1", "Plan today's routes.")
+    assert first.awaiting_approval and "Draft plan #" in first.answer
+    assert statuses(ctx) == ["draft"] and ctx.committed() is None
+    assert first.tool_calls == [{"tool": "plan", "args": {}, "ok": True, "error": None}]
+    second = g.turn("t1", "Looks good, send it.")
+    assert not second.awaiting_approval
+    assert statuses(ctx) == ["committed"]
+    assert "dispatched" in second.answer
+    # the approval question quoted the dispatcher's words and offered exactly three answers
+    prompt, options = model.seen[-1]
+    assert "Looks good, send it." in str(prompt[-1].content)
+    assert options["json_schema"]["properties"]["answer"]["enum"] == ["approve", "reject", "other"]
+
+
+def test_reject_discards_and_other_keeps_the_draft_and_is_handled_as_a_new_request(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("plan"), json.dumps({"answer": "other"}), act("kpis"), json.dumps({"answer": "reject"})])
+    g.turn("t", "Plan the day")
+    kpi = g.turn("t", "how many km is that?")
+    assert "km" in kpi.answer and statuses(ctx) == ["draft"]
+    assert [c["tool"] for c in kpi.tool_calls] == ["kpis"]
+    # the draft is still pending in this conversation: the next message is checked for approval again
+    g2_state = g.graph.get_state({"configurable": {"thread_id": "t"}}).values
+    assert g2_state["pending_draft"] is not None
+    # a second plan request made a new draft awaiting approval again? no: kpis does not wait
+    assert not kpi.awaiting_approval
+
+
+def test_model_never_commits_without_a_pending_draft(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("dispatch")])
+    out = g.turn("t", "dispatch it")
+    assert "no draft from this conversation" in out.answer
+    assert ctx.committed() is None and out.tool_calls[0]["ok"] is False
+
+
+def test_unknown_id_is_asked_about_not_guessed(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("cancel_order"), json.dumps({"order_id": "O99"})])
+    before = ctx.world()
+    out = g.turn("t", "Customer cancelled O99.")
+    assert "can't find order O99" in out.answer
+    assert ctx.world() == before and statuses(ctx) == []
+
+
+def test_missing_required_value_becomes_a_question(ctx: ToolContext) -> None:
+    g, _ = graph(
+        ctx,
+        [
+            act("new_order"),
+            json.dumps(
+                {
+                    "order_id": None,
+                    "kind": "pickup",
+                    "customer": "Lee's Deli",
+                    "lat": 30.1,
+                    "lng": 120.2,
+                    "demand": 3,
+                    "tw_start": None,
+                    "tw_end": None,
+                    "needs_bulky_van": None,
+                }
+            ),
+        ],
+    )
+    before = ctx.world()
+    out = g.turn("t", "add an order for Lee's Deli")
+    # the invented coordinates are not in the dispatcher's words: they are dropped and asked for
+    assert "location" in out.answer and ctx.world() == before
+
+
+def test_hallucinated_id_is_replaced_by_the_one_the_dispatcher_wrote(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("order_status"), json.dumps({"order_id": "O1"})])
+    out = g.turn("t", "where is O2? (not O3)")
+    assert out.answer.startswith("O2 ")
+    assert len(model.seen) == 2  # two ids in the message: the model was asked, and its unwritten O1 was not used
+
+
+def test_an_unambiguous_id_needs_no_model_call(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("order_status")])
+    assert g.turn("t", "where is O2?").answer.startswith("O2 ")
+    assert len(model.seen) == 1
+
+
+def test_worded_reply_falls_back_to_the_template_when_a_number_is_not_grounded(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("plan"), "I planned 7 routes covering 123.4 km."], phrase=True)
+    out = g.turn("t", "plan today")
+    assert out.answer.startswith("Draft plan #") and "123.4" not in out.answer
+    g2, _ = graph(ctx, [act("discard")], phrase=True)
+    assert "no draft" in g2.turn("u", "drop it").answer
+
+
+def test_worded_reply_is_kept_when_grounded() -> None:
+    template = "Plan #3 (committed): 2 vehicles used, 12.5 km in total."
+    assert grounded_numbers_ok("Plan #3 uses 2 vehicles for 12.5 km.", template)
+    assert not grounded_numbers_ok("Plan #3 uses 4 vehicles.", template)
+    assert ids_kept("HZ-V3 takes P123.", "P123 is on HZ-V3")
+    assert not ids_kept("HZ-V4 takes P123.", "P123 is on HZ-V3")
+    assert language("今天用了几辆车？") == "zh" and language("how many vans") == "en"
+
+
+def test_conversation_survives_a_restart_with_the_draft_still_waiting(ctx: ToolContext, tmp_path: Path) -> None:
+    path = tmp_path / "conv.sqlite3"
+    g1, _ = graph(ctx, [act("plan")], path)
+    assert g1.turn("shift-1", "plan the day").awaiting_approval
+    del g1  # the process goes away; a new one opens the same conversation store
+    g2, _ = graph(ctx, [json.dumps({"answer": "approve"})], path)
+    out = g2.turn("shift-1", "approved")
+    assert "dispatched" in out.answer and statuses(ctx) == ["committed"]
+    assert [h["action"] for h in g2.history("shift-1")] == ["plan", "dispatch"]
+
+
+def test_customer_notes_are_quoted_and_never_reach_the_model(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("notes"), act("chat")])
+    out = g.turn("t", "any special handling notes?")
+    assert '"second floor, no lift"' in out.answer
+    g.turn("t", "thanks")
+    for prompt, _ in model.seen:
+        assert all("second floor" not in str(m.content) for m in prompt)
+
+
+def test_chinese_message_gets_a_chinese_reply(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("chat")])
+    out = g.turn("t", "明天天气怎么样？")
+    assert language(out.answer) == "zh" and not out.tool_calls
+
+
+def test_a_draft_from_an_event_is_not_committed(ctx: ToolContext) -> None:
+    g0, _ = graph(ctx, [act("plan"), json.dumps({"answer": "approve"})])
+    g0.turn("a", "plan")
+    g0.turn("a", "yes")
+    committed = ctx.committed()
+    assert committed is not None
+    g, _ = graph(ctx, [act("breakdown"), json.dumps({"vehicle_id": "V1"})])
+    out = g.turn("b", "V1 broke down")
+    assert out.awaiting_approval
+    assert ctx.committed() == committed
+    assert ctx.world().vehicle("V1").available is False
+    assert [p.status for p in ctx.store.plans(ctx.world_name)][-1] is PlanStatus.DRAFT
+
+
+def test_decide_draft_approves_without_asking_the_model(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("plan")])
+    first = g.turn("t", "plan the day")
+    assert first.awaiting_approval
+    calls_before = len(model.seen)
+    ctx.actor = "slack:U1"
+    out = g.decide_draft("t", True)
+    assert len(model.seen) == calls_before  # the decision was explicit: no model call
+    assert not out.awaiting_approval and "dispatched" in out.answer
+    assert statuses(ctx) == ["committed"]
+    assert out.tool_calls == [{"tool": "dispatch", "args": {"plan_id": 1}, "ok": True, "error": None}]
+    assert [e.actor for e in ctx.store.audit(ctx.world_name) if e.action == "commit_plan"] == ["slack:U1"]
+    assert [h["action"] for h in g.history("t")] == ["plan", "dispatch"]
+    with pytest.raises(InputError, match="no draft is waiting"):
+        g.decide_draft("t", True)
+
+
+def test_decide_draft_rejects_only_the_draft_that_is_waiting(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("plan"), act("chat")])
+    g.turn("t", "plan the day")
+    with pytest.raises(InputError, match="draft #7 is no longer waiting"):
+        g.decide_draft("t", False, draft_id=7)
+    assert statuses(ctx) == ["draft"]
+    out = g.decide_draft("t", False, draft_id=1)
+    assert not out.awaiting_approval and statuses(ctx) == ["discarded"] and ctx.committed() is None
+    # the conversation goes on normally afterwards
+    assert g.turn("t", "thanks").tool_calls == [] and not model.script
