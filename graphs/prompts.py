@@ -12,6 +12,7 @@ EXAMPLES = (
     ("Plan today's routes.", "plan"),
     ("How many vehicles are out today and how many km?", "kpis"),
     ("How many orders do we have today?", "kpis"),
+    ("Which van drives the furthest today?", "kpis"),
     ("Which van has P1001?", "order_status"),
     ("When will the driver reach P1002?", "order_status"),
     ("Read me the notes on P1003.", "notes"),

@@ -281,7 +281,7 @@ ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
         Action("plan", "make new routes for the whole day (a draft to approve)", "plan", run=_plan),
-        Action("kpis", "figures of today's plan: vehicles used, total km, number of orders, longest route", "read", run=_kpis),
+        Action("kpis", "figures of today's plan: vehicles used, total km, number of orders, which vehicle has the longest route", "read", run=_kpis),
         Action("order_status", "one order: its vehicle, arrival time (ETA), status, customer notes", "read", OrderArg, ("order_id",), _order_status),
         Action("vehicle_route", "one vehicle's stop list in order", "read", VehicleArg, ("vehicle_id",), _vehicle_route),
         Action("why_vehicle", "explain why an order is on its vehicle and not another", "read", OrderArg, ("order_id",), _why_vehicle),
@@ -359,6 +359,22 @@ def _date_in(value: str, text: str) -> bool:
     return str(day) in re.findall(r"\d+", text)
 
 
+def _series(value: Any, text: str, world: World) -> str | None:
+    """A history series key the dispatcher named: the model's value if it is one, else a known key inside it
+    (``"region 53"``, ``"129 区"``), else the one known key the message mentions."""
+    known = {h.series for h in world.history}
+    if value is not None and str(value).strip() in known:
+        return str(value).strip()
+    words = re.findall(r"[A-Za-z0-9_\-]+", str(value or ""))
+    hits = [w for w in words if w in known]
+    if len(hits) == 1:
+        return hits[0]
+    in_text = list(dict.fromkeys(w for w in re.findall(r"[A-Za-z0-9_\-]+", text) if w in known))
+    if len(in_text) == 1:
+        return in_text[0]
+    return str(value).strip() if value else None
+
+
 def _with_year(value: str, text: str, world: World) -> str:
     """A YYYY-MM-DD date whose year the dispatcher did not say takes the world's year."""
     year = value[:4]
@@ -433,6 +449,8 @@ def ground(action: Action, raw: dict[str, Any], world: World, current: str, conv
                 here = ids_in_text(current, world, kind)
                 earlier = ids_in_text(text, world, kind)
                 value = (here[-1] if kind == "vehicle" else here[0]) if here else (earlier[-1] if earlier and name in action.required else None)
+        elif name == "region":
+            value = _series(value, current, world)
         elif value is not None and (name in action.required or name in action.grounded):
             if isinstance(value, bool):
                 pass

@@ -9,7 +9,10 @@ result (the same schemas serve the HTTP API, MCP and the agent):
 * :mod:`tools.insertion`: insertion advice for a prospective order;
 * :mod:`tools.explain`: why an order is on its vehicle, why it is unassigned, what a manual move costs;
 * :mod:`tools.whatif`: sandbox scenarios with KPI deltas;
-* :mod:`tools.kpis`: KPIs and look-ups.
+* :mod:`tools.kpis`: KPIs and look-ups;
+* :mod:`tools.catalog`: listings of a world (summary, depots, vehicles, orders, plans) and one plan by id;
+* :mod:`tools.order_edits`: change an order's window, demand, service time, priority, customer or notes;
+* :mod:`tools.world_upload`: a whole world sent as CSV texts (the partner API's bulk import).
 
 Below them: :mod:`tools.planning` (world -> routing problem -> checked plan), :mod:`tools.world_io`
 (CSV worlds), :mod:`tools.instances` (benchmark files) and :mod:`tools.sql` (the store).

@@ -15,8 +15,9 @@ Changes, applied in the order given:
 * ``delay_vehicle`` - the vehicle starts nothing before the current time (or its shift start) + minutes;
 * ``fleet_size`` - only ``count`` vehicles stay on the road;
 * ``resample_orders`` - the day gets exactly ``count`` active orders: a seeded random choice of the orders
-  not yet started is dropped, or copies of randomly drawn ones are added (a bootstrap of the day's own
-  orders: the count changes, where and when customers want service follows the day).
+  not yet started is dropped, or copies of randomly drawn ones are added, each moved a random distance up
+  to ``jitter_m`` (a smoothed bootstrap of the day's own orders: the count changes, where and when
+  customers want service follows the day).
 
 :func:`plan_changes` is the planning step of a what-if (apply the changes, plan the changed copy); scenario
 scripts (:mod:`copilot.apps.scenario`) call it too, so their numbers are this tool's numbers.
@@ -34,7 +35,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from copilot.domain import Order, OrderKind, Plan, TimeWindow, Vehicle, World
+from copilot.domain import Location, Order, OrderKind, Plan, TimeWindow, Vehicle, World
 from copilot.errors import InputError
 from copilot.forecasting import MAX_HORIZON_DAYS, parse_day
 from copilot.units import format_clock, haversine_m, travel_seconds
@@ -121,11 +122,10 @@ class ResampleOrders(BaseModel):
     kind: Literal["resample_orders"] = "resample_orders"
     count: int = Field(ge=0, le=10_000, description="active (not cancelled) orders the day should have")
     seed: int = Field(default=0, description="seed of the random draw (same seed, same orders)")
+    jitter_m: int = Field(default=300, ge=0, le=5000, description="a copy is placed uniformly within this many metres of the order it copies (0: at the same place)")
 
 
-Change = Annotated[
-    AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle | FleetSize | ResampleOrders, Field(discriminator="kind")
-]
+Change = Annotated[AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle | FleetSize | ResampleOrders, Field(discriminator="kind")]
 
 
 class WhatIfRequest(BaseModel):
@@ -401,8 +401,9 @@ def _resample_orders(world: World, ch: ResampleOrders, sit: _Situation) -> tuple
     """Drop a seeded random choice of the free orders, or add copies of randomly drawn free orders (new ids ``WHATIF-O1``, ...).
 
     Free: not cancelled, not in a pickup-and-delivery pair, not started or under way at the clock, and
-    not a delivery already loaded on a vehicle that has left. Copies keep location, windows, parcels,
-    service time, priority and skill; they carry no pin and no customer note.
+    not a delivery already loaded on a vehicle that has left. Copies keep windows, parcels, service time,
+    priority and skill, lie uniformly within ``jitter_m`` metres of the original (a new address nearby,
+    not a second stop at the same door), and carry no pin and no customer note.
     """
     active = [o for o in world.orders if not o.cancelled]
 
@@ -436,8 +437,13 @@ def _resample_orders(world: World, ch: ResampleOrders, sit: _Situation) -> tuple
         if oid in taken:
             continue
         src = movable[rng.randrange(len(movable))]
-        added.append(replace(src, id=oid, pinned_vehicle=None, notes=""))
-    words = f"orders resampled to {ch.count}: {len(added)} cop(ies) of randomly drawn order(s) added to {len(active)} (seed {ch.seed})"
+        r = ch.jitter_m * math.sqrt(rng.random())
+        theta = 2 * math.pi * rng.random()
+        lat = src.location.lat + r * math.cos(theta) / 111_320.0
+        lng = src.location.lng + r * math.sin(theta) / (111_320.0 * max(0.01, math.cos(math.radians(src.location.lat))))
+        added.append(replace(src, id=oid, location=Location(lat, lng), pinned_vehicle=None, notes=""))
+    near = f" within {ch.jitter_m} m of" if ch.jitter_m else " at the place of"
+    words = f"orders resampled to {ch.count}: {len(active)} + {len(added)} new order(s){near} randomly drawn ones (seed {ch.seed})"
     return replace(world, orders=(*world.orders, *added)), words
 
 

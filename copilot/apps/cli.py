@@ -95,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     from copilot.apps.chat import add_parser as add_chat_parser
 
     add_chat_parser(sub)
+    from copilot.apps.slack_bot import add_parser as add_slack_parser
 
+    add_slack_parser(sub)
 
     mo = sub.add_parser(
         "models",
@@ -116,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     from copilot.apps.forecast_cmd import add_parser as add_forecast_parser
 
     add_forecast_parser(sub)
+    from copilot.apps.scenario_cmd import add_parser as add_scenario_parser
+
+    add_scenario_parser(sub)
+    from copilot.apps.partner_cli import add_parsers as add_partner_parsers
+
+    add_partner_parsers(sub)
     return p
 
 
@@ -128,10 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(json.dumps(solve_file(args.file, args.format, args.time_limit, args.seed, args.engine)))
             return 0
+        if args.command == "scenario":
+            from copilot.apps.scenario_cmd import cmd_scenario
+
+            return cmd_scenario(args)
         if args.command == "forecast":
             from copilot.apps.forecast_cmd import cmd_forecast
 
             return cmd_forecast(args)
+        if args.command in ("keys", "serve", "mcp"):
+            from copilot.apps.partner_cli import run as run_partner_command
+
+            return run_partner_command(args)
         if args.command == "eval":
             from copilot.apps.evaluate import cmd_eval
 
@@ -140,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from copilot.apps.chat import cmd_chat
 
             return cmd_chat(args)
+        if args.command == "slack":
+            from copilot.apps.slack_bot import cmd_slack
+
+            return cmd_slack(args)
         if args.command == "models":
             from copilot.apps.models_cmd import cmd_models
 

@@ -1,0 +1,83 @@
+"""Change a stored order: its window, demand, service time, priority, customer name or notes.
+
+A change that matters to routing (window, demand, service time, priority) is recorded at once and
+followed by a re-planned draft, like every dispatch event (:mod:`tools.events`); it is refused once
+the order's visit has started or its vehicle is driving there. A change of customer name or notes
+only records the fact (no re-plan).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.domain import Priority, TimeWindow
+from copilot.errors import InputError
+from tools.catalog import OrderOut, order_out
+from tools.context import PlanSummary, ToolContext, find_order, parse_user_time
+from tools.events import _started
+from tools.lifecycle import replan
+
+
+class OrderChanges(BaseModel):
+    """The fields of an order to change (leave a field out to keep it)."""
+
+    tw_start: str | None = Field(default=None, description="new window start: HH:MM or ISO 8601 (give both ends)")
+    tw_end: str | None = Field(default=None, description="new window end: HH:MM or ISO 8601 (give both ends)")
+    demand: int | None = Field(default=None, ge=0, description="parcel units")
+    service_min: float | None = Field(default=None, ge=0, le=24 * 60, description="minutes at the customer")
+    priority: Literal["normal", "high"] | None = None
+    customer: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=5000, description="customer text; stored as data, never followed")
+
+
+class OrderUpdateRequest(OrderChanges):
+    """An order and the fields to change (leave a field out to keep it)."""
+
+    order_id: str
+
+
+class OrderUpdateResult(BaseModel):
+    """What changed, the order now, and the re-planned draft when the change matters to routing."""
+
+    event: str = Field(description="the fact recorded, in words")
+    changed: list[str] = Field(description="the fields that changed")
+    order: OrderOut
+    draft: PlanSummary | None = Field(default=None, description="the re-planned draft (None when only customer or notes changed)")
+
+
+def update_order(ctx: ToolContext, req: OrderUpdateRequest) -> OrderUpdateResult:
+    """Change an order's window, demand, service time, priority, customer or notes; re-plan when routing is affected."""
+    world = ctx.world()
+    order = find_order(world, req.order_id)
+    if (req.tw_start is None) != (req.tw_end is None):
+        raise InputError("give both the start and the end of the new time window, or neither")
+    new = order
+    if req.tw_start is not None and req.tw_end is not None:
+        new = replace(new, windows=(TimeWindow(parse_user_time(req.tw_start, world), parse_user_time(req.tw_end, world)),))
+    if req.demand is not None:
+        new = replace(new, demand=req.demand)
+    if req.service_min is not None:
+        new = replace(new, service_s=round(req.service_min * 60))
+    if req.priority is not None:
+        new = replace(new, priority=Priority(req.priority))
+    routing = [f for f in ("windows", "demand", "service_s", "priority") if getattr(new, f) != getattr(order, f)]
+    if req.customer is not None:
+        new = replace(new, customer=req.customer)
+    if req.notes is not None:
+        new = replace(new, notes=req.notes)
+    changed = [f for f in ("windows", "demand", "service_s", "priority", "customer", "notes") if getattr(new, f) != getattr(order, f)]
+    if not changed:
+        raise InputError(f"order {order.id}: nothing to change (every given field already has that value)")
+    if routing:
+        if order.cancelled:
+            raise InputError(f"order {order.id} is cancelled; restore it before changing its {', '.join(routing)}")
+        started = _started(ctx, world, order.id)
+        if started:
+            raise InputError(f"order {order.id} can no longer change its {', '.join(routing)}: {started}")
+    ctx.store.update_order(ctx.world_name, new, actor=ctx.actor)
+    event = f"order {order.id} changed: {', '.join(changed)}"
+    draft = replan(ctx, event) if routing else None
+    return OrderUpdateResult(event=event, changed=changed, order=order_out(new, ctx.world()), draft=draft)
