@@ -33,6 +33,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
+from pydantic import ValidationError
 
 from copilot.errors import CopilotError, InputError
 from graphs import prompts, replies
@@ -77,6 +78,14 @@ class TurnResult:
     awaiting_approval: bool = False
     wall_s: float = 0.0
     model_s: float = 0.0
+
+
+def _problem(exc: Exception) -> str:
+    """What a refused request says: the tool's message, or the first invalid field of a request model."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return str(exc)
 
 
 def _conversation(state: AgentState) -> list[BaseMessage]:
@@ -175,9 +184,10 @@ class DispatcherGraph:
             return {"reply": replies.chat_reply(lang), "log": log, "calls": calls, "pending_draft": state.get("pending_draft")}
         try:
             outcome = self._run(action.name, args, state)
-        except CopilotError as exc:
-            calls.append({"tool": action.name, "args": args, "ok": False, "error": str(exc)})
-            return {"reply": replies.error_reply(str(exc), lang), "log": log, "calls": calls}
+        except (CopilotError, ValidationError) as exc:
+            message = _problem(exc)
+            calls.append({"tool": action.name, "args": args, "ok": False, "error": message})
+            return {"reply": replies.error_reply(message, lang), "log": log, "calls": calls}
         calls.append({"tool": action.name, "args": args, "ok": True, "error": None})
         self._emit("outcome", outcome)
         reply = replies.compose(outcome, lang)

@@ -331,13 +331,14 @@ class LlamaCppChat(BaseChatModel):
                 f"{self.settings.context} tokens; start a new conversation or raise the context setting (LOGISTICS_COPILOT_LLM_CONTEXT)"
             )
         stats = GenerationStats(prompt_tokens=len(tokens))
-        stats.prefix = self._ensure_prefix(tokens, self._system_prefix_len(dicts))
+        n_prefix = self._system_prefix_len(dicts)
+        stats.prefix = self._ensure_prefix(tokens, n_prefix)
         common = 0
         for a, b in zip(self._llm._input_ids, tokens, strict=False):
             if a != b:
                 break
             common += 1
-        stats.evaluated_tokens = len(tokens) - min(common, len(tokens) - 1)
+        stats.evaluated_tokens = len(tokens) - min(common, len(tokens) - 1) + (n_prefix if stats.prefix == "evaluated" else 0)
         call: dict[str, Any] = {
             "max_tokens": max_tokens,
             "temperature": float(kwargs.get("temperature", self.settings.temperature)),

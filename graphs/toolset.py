@@ -305,7 +305,15 @@ ACTIONS: dict[str, Action] = {
         Action("move", "move an order to another vehicle", "event", OrderVehicleArg, ("order_id", "vehicle_id"), _move),
         Action("move_cost", "extra km of moving an order to another vehicle", "read", OrderVehicleArg, ("order_id", "vehicle_id"), _move_cost),
         Action("draft_cost", "how the draft awaiting approval compares with the dispatched plan (extra km, vehicles)", "read", run=_draft_cost),
-        Action("what_if", "try a hypothetical change (fewer or more vehicles, more demand) without changing anything", "read", WhatIfArg, (), _what_if),
+        Action(
+            "what_if",
+            "try a hypothetical change (fewer or more vehicles, more demand) without changing anything",
+            "read",
+            WhatIfArg,
+            (),
+            _what_if,
+            grounded=("vehicles", "remove_vehicle", "add_vehicles", "demand_percent"),
+        ),
         Action("advise", "which vehicle could take a possible new order and the extra distance, without adding it", "read", AdviseArg, ("lat", "lng"), _advise),
         Action("forecast", "expected future order volume of a region", "read", SeriesArg, ("region",), _forecast, grounded=("days",)),
         Action("history", "past order volume of a region between dates", "read", HistoryArg, ("region", "start", "end"), _history),
@@ -339,8 +347,28 @@ class Grounded:
     missing: list[str] = field(default_factory=list)
 
 
+_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_NUM = re.compile(r"[零一二两三四五六七八九十]+")
+_WORD_NUMS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a week": 7, "next week": 7}
+
+
+def _zh_number(word: str) -> int | None:
+    """A Chinese numeral up to 99 (三 -> 3, 十二 -> 12, 二十 -> 20)."""
+    if "十" in word:
+        tens, _, ones = word.partition("十")
+        t = _ZH_DIGITS.get(tens, 1) if tens else 1
+        o = _ZH_DIGITS.get(ones, 0) if ones else 0
+        return t * 10 + o if (not tens or tens in _ZH_DIGITS) and (not ones or ones in _ZH_DIGITS) else None
+    return _ZH_DIGITS[word] if len(word) == 1 else None
+
+
 def _numbers(text: str) -> set[float]:
-    return {float(n) for n in _NUM.findall(text.replace(",", ""))}
+    """Numbers the text states: digits, Chinese numerals, and a few English number words."""
+    found = {float(n) for n in _NUM.findall(text.replace(",", ""))}
+    found |= {float(v) for w in _ZH_NUM.findall(text) if (v := _zh_number(w)) is not None}
+    low = text.lower()
+    found |= {float(v) for w, v in _WORD_NUMS.items() if re.search(rf"\b{w}\b", low)}
+    return found
 
 
 def _time_in(value: str, text: str) -> bool:
@@ -368,11 +396,16 @@ def _series(value: Any, text: str, world: World) -> str | None:
     words = re.findall(r"[A-Za-z0-9_\-]+", str(value or ""))
     hits = [w for w in words if w in known]
     if len(hits) == 1:
-        return hits[0]
+        return str(hits[0])
     in_text = list(dict.fromkeys(w for w in re.findall(r"[A-Za-z0-9_\-]+", text) if w in known))
     if len(in_text) == 1:
-        return in_text[0]
+        return str(in_text[0])
     return str(value).strip() if value else None
+
+
+def _written(value: str, text: str) -> bool:
+    """Whether ``value`` stands as a whole word in the text (case-insensitive)."""
+    return re.search(rf"(?<![A-Za-z0-9\-]){re.escape(value)}(?![A-Za-z0-9\-])", text, re.IGNORECASE) is not None
 
 
 def _with_year(value: str, text: str, world: World) -> str:
@@ -440,13 +473,13 @@ def ground(action: Action, raw: dict[str, Any], world: World, current: str, conv
             value = value if value and _norm(str(value)) in {_norm(f) for f in fresh} else (fresh[0] if len(fresh) == 1 else None)
         elif kind is not None:
             hit = known_ids(world, kind).get(_norm(str(value))) if value else None
+            here = ids_in_text(current, world, kind)
             if hit is not None and _norm(hit) in _norm(text):
                 value = hit
-            elif value and _norm(str(value)) in _norm(current) and hit is None:
-                unknown.append(f"{kind} {value}")
+            elif value and hit is None and not here and _written(str(value), current):
+                unknown.append(f"{kind} {value}")  # the dispatcher wrote an id that does not exist: ask, never guess
                 value = None
-            else:  # null or not what the dispatcher wrote: take the id the dispatcher did write, if any
-                here = ids_in_text(current, world, kind)
+            else:  # null, or not what the dispatcher wrote: take the id the dispatcher did write, if any
                 earlier = ids_in_text(text, world, kind)
                 value = (here[-1] if kind == "vehicle" else here[0]) if here else (earlier[-1] if earlier and name in action.required else None)
         elif name == "region":

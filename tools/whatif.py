@@ -88,7 +88,7 @@ class ChangeShift(BaseModel):
 
 
 class ScaleDemand(BaseModel):
-    """Multiply the parcels of every order not yet started (rounded up, at least 1)."""
+    """Multiply the parcels of the orders not yet started: whole parcels, at least 1 per order, the total follows the factor."""
 
     kind: Literal["scale_demand"] = "scale_demand"
     factor: float = Field(gt=0, le=100, description="multiplier greater than 0: 1.5 means 50% more parcels, 0.8 means 20% fewer")
@@ -324,6 +324,18 @@ def _change_shift(world: World, ch: ChangeShift, sit: _Situation) -> tuple[World
     return _with_vehicles(world, out), f"shift of {who} changed: " + ", ".join(p for p in parts if p)
 
 
+def _scaled_demands(demands: list[int], factor: float) -> list[int]:
+    """Whole-parcel demands whose total follows ``factor`` (largest remainders round up; at least 1 each)."""
+    exact = [d * factor for d in demands]
+    out = [max(1, math.floor(round(x, 9))) for x in exact]
+    missing = round(sum(demands) * factor) - sum(out)
+    if missing > 0:
+        by_remainder = sorted(range(len(demands)), key=lambda i: (-(exact[i] - math.floor(round(exact[i], 9))), i))
+        for i in by_remainder[:missing]:
+            out[i] += 1
+    return out
+
+
 def _scale_demand(world: World, ch: ScaleDemand, sit: _Situation) -> tuple[World, str]:
     if not (ch.factor > 0 and math.isfinite(ch.factor)):
         raise InputError(f"scale_demand: factor must be a number greater than 0 (1.5 means 50% more parcels), got {ch.factor}")
@@ -334,18 +346,13 @@ def _scale_demand(world: World, ch: ScaleDemand, sit: _Situation) -> tuple[World
         # an unpaired delivery on a vehicle that has left was loaded at the depot already
         return o.kind is OrderKind.DELIVERY and o.pair_id is None and o.id in sit.aboard
 
-    before = after = changed = kept = 0
-    out: list[Order] = []
-    for o in world.orders:
-        if not o.cancelled:
-            if frozen(o):
-                kept += 1
-            else:
-                scaled = max(1, math.ceil(round(o.demand * ch.factor, 9)))
-                before, after, changed = before + o.demand, after + scaled, changed + 1
-                o = replace(o, demand=scaled)
-        out.append(o)
-    words = f"demand scaled x{ch.factor:g} (rounded up, at least 1) on {changed} order(s): {before} -> {after} parcels"
+    scalable = [o for o in world.orders if not o.cancelled and not frozen(o)]
+    kept = sum(1 for o in world.orders if not o.cancelled and frozen(o))
+    new_demand = _scaled_demands([o.demand for o in scalable], ch.factor)
+    scaled = {o.id: d for o, d in zip(scalable, new_demand, strict=True)}
+    before, after = sum(o.demand for o in scalable), sum(new_demand)
+    out = [replace(o, demand=scaled[o.id]) if o.id in scaled else o for o in world.orders]
+    words = f"demand scaled x{ch.factor:g} on {len(scalable)} order(s): {before} -> {after} parcels (whole parcels, at least 1 per order)"
     if kept:
         words += f"; {kept} order(s) already started or loaded keep their demand"
     return replace(world, orders=tuple(out)), words

@@ -920,7 +920,11 @@ def markdown_table(report: ScenarioReport) -> str:
                 _fmt(d.utilisation * 100 if d and d.utilisation is not None else None, sign=True), f"{r.solve_s:.1f}",
             ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    notes = [f"- **{r.variant}**{f' (at {r.at})' if r.at else ''}: {'; '.join(r.changes) or r.description or '-'}" for r in report.rows if r.variant != BASE]
+    notes = [
+        f"- **{r.variant}**{f' (at {r.at})' if r.at else ''}: {'; '.join([*(f.words for f in report.forecasts.get(r.variant, [])), *r.changes]) or r.description or '-'}"
+        for r in report.rows
+        if r.variant != BASE
+    ]
     p = report.planning
     budget = f"{p.iterations} iterations (time cap {p.time_limit_s:g} s)" if p.iterations else f"{p.time_limit_s:g} s"
     title = f"# Scenario {report.name}: {report.world}\n\n{report.description + chr(10) + chr(10) if report.description else ''}"

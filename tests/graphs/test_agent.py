@@ -244,3 +244,18 @@ def test_decide_draft_rejects_only_the_draft_that_is_waiting(ctx: ToolContext) -
     assert not out.awaiting_approval and statuses(ctx) == ["discarded"] and ctx.committed() is None
     # the conversation goes on normally afterwards
     assert g.turn("t", "thanks").tool_calls == [] and not model.script
+
+
+def test_an_out_of_range_argument_is_refused_with_a_message_not_a_crash(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("what_if"), json.dumps({"vehicles": None, "remove_vehicle": None, "add_vehicles": 129, "demand_percent": None})])
+    out = g.turn("t", "what if we add 129 vans?")
+    assert out.answer.startswith("I couldn't do that: count:") and out.tool_calls[0]["ok"] is False
+
+
+def test_a_partial_id_is_not_taken_for_an_unknown_one(ctx: ToolContext) -> None:
+    from tools.lifecycle import ClockRequest, set_clock
+
+    set_clock(ctx, ClockRequest(at="08:00"))
+    g, _ = graph(ctx, [act("breakdown"), json.dumps({"vehicle_id": "1"})])
+    out = g.turn("t", "V1 broke down")  # the model wrote "1": the dispatcher's V1 is used, not refused as unknown
+    assert out.tool_calls[-1]["args"] == {"vehicle_id": "V1"} and out.awaiting_approval

@@ -200,3 +200,12 @@ def test_small_world_with_depot_deliveries_survives_every_event(tmp_path: object
         assert "O4" in final.plan.orders_of_vehicle("V2")
     finally:
         store.close()
+
+
+def test_unavailable_without_a_clock_means_the_whole_day(hz_ctx: ToolContext) -> None:
+    from tools.events import VehicleUnavailableRequest, vehicle_unavailable
+
+    assert hz_ctx.clock() is None
+    result = vehicle_unavailable(hz_ctx, VehicleUnavailableRequest(vehicle_id="HZ-V4"))
+    assert "the whole day" in result.event and result.vehicle_id == "HZ-V4"
+    assert all(r.vehicle_id != "HZ-V4" or not r.stops for r in result.draft.routes)

@@ -266,3 +266,19 @@ def test_unknown_ids_list_the_known_ones(hz_ctx: ToolContext) -> None:
         order_status(hz_ctx, OrderLookup(order_id="P0"))
     with pytest.raises(NotFound, match=r"unknown vehicle id 'HZ-V9'.*HZ-V1"):
         vehicle_stops(hz_ctx, VehicleLookup(vehicle_id="HZ-V9"))
+
+
+def test_notes_are_quoted_and_comparison_counts_the_draft_delta(hz_ctx: ToolContext) -> None:
+    from tools.events import VehicleUnavailableRequest, vehicle_unavailable
+    from tools.kpis import CompareRequest, NotesRequest, compare_plans, order_notes
+    from tools.lifecycle import ClockRequest, set_clock
+
+    notes = order_notes(hz_ctx)
+    assert notes.orders_with_notes == len(notes.notes) > 0
+    assert any("ignore all previous instructions" in n.note for n in notes.notes)  # quoted verbatim, as data
+    assert order_notes(hz_ctx, NotesRequest(order_id="P132230")).notes[0].note == "fragile: glassware"
+    set_clock(hz_ctx, ClockRequest(at="10:30"))
+    draft = vehicle_unavailable(hz_ctx, VehicleUnavailableRequest(vehicle_id="HZ-V3")).draft
+    cmp = compare_plans(hz_ctx, CompareRequest())
+    assert cmp.plan_id == draft.plan_id and cmp.distance_delta_km == draft.distance_delta_km
+    assert cmp.baseline_plan_id == hz_ctx.committed().id

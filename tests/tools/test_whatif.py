@@ -80,8 +80,9 @@ def test_scaling_demand_keeps_loads_within_capacity(hz_ctx: ToolContext) -> None
     assert snapshot(hz_ctx) == before
     assert hz_ctx.planning.checker.check_plan(sc.world, sc.plan) == []
     original = {o.id: o.demand for o in hz_ctx.world().orders}
+    assert sum(o.demand for o in sc.world.orders) == round(sum(original.values()) * 1.5)  # the total follows the factor
     for o in sc.world.orders:
-        assert o.demand == max(1, -(-original[o.id] * 3 // 2))  # x1.5 rounded up
+        assert int(original[o.id] * 1.5) <= o.demand <= int(original[o.id] * 1.5) + 1  # each order rounded down or up
     for r in sc.plan.routes:
         cap = sc.world.vehicle(r.vehicle_id).capacity
         assert all(v.load_after <= cap for v in r.visits)
@@ -214,3 +215,14 @@ def test_without_a_committed_plan_the_baseline_is_a_fresh_plan(tmp_path: Path) -
         checked(ctx, r2)
         assert all(v.start >= t("09:00") for rt in r2.scenario_plan.routes for v in rt.visits)
         assert r2.scenario.order_count == 3 and "O1" not in r2.scenario_plan.assigned_ids()
+
+
+def test_fleet_size_keeps_the_busiest_vehicles() -> None:
+    from tools.whatif import FleetSize, apply_changes
+    from tools.world_io import read_world
+
+    world = read_world(Path(__file__).resolve().parents[1] / "data" / "worlds" / "hangzhou-0501")
+    changed, words = apply_changes(world, [FleetSize(count=4)])
+    assert sum(v.available for v in changed.vehicles) == 4 and "fleet of 4 vehicles" in words[0]
+    same, words = apply_changes(world, [FleetSize(count=10)])
+    assert same == world and "none removed" in words[0]

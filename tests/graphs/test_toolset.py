@@ -1,0 +1,83 @@
+"""Grounding of the model's arguments in the dispatcher's words and the store (no model involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot.domain import World
+from graphs.toolset import ACTIONS, _numbers, args_from_text, ground, ids_in_text, new_ids_in_text
+from tools.world_io import read_world
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "worlds"
+
+
+@pytest.fixture(scope="module")
+def hz() -> World:
+    return read_world(DATA / "hangzhou-0501")
+
+
+@pytest.fixture(scope="module")
+def jl() -> World:
+    return read_world(DATA / "jilin-1001")
+
+
+def test_numbers_in_digits_chinese_numerals_and_words() -> None:
+    assert {129.0, 3.0} <= _numbers("129 区未来三天大概有多少单？")
+    assert 12.0 in _numbers("十二个") and 20.0 in _numbers("二十") and 7.0 in _numbers("over the next week")
+    assert 1234.0 in _numbers("1,234 parcels")
+
+
+def test_ids_are_matched_case_and_dash_insensitively(hz: World) -> None:
+    assert ids_in_text("plz plan today w/o hz-v4", hz, "vehicle") == ["HZ-V4"]
+    assert ids_in_text("move P546630 to HZ-V6", hz, "order") == ["P546630"]
+    assert new_ids_in_text("New pickup P900001 for Chen Jing", hz) == ["P900001"]
+    assert new_ids_in_text("Which van has P546630?", hz) == []
+
+
+def test_values_not_in_the_message_are_dropped_and_required_ones_asked_for(hz: World) -> None:
+    text = "New pickup P900001 for Chen Jing at 30.4405, 120.2750: 2 parcels, window 15:00 to 16:00."
+    raw = {
+        "order_id": None,
+        "kind": "pickup",
+        "customer": "Chen Jing",
+        "lat": 30.4405,
+        "lng": 120.275,
+        "demand": 3,
+        "tw_start": "15:00",
+        "tw_end": "17:00",
+        "skill": "bulky",
+    }
+    g = ground(ACTIONS["new_order"], raw, hz, text, text, "en")
+    assert g.args is not None
+    args = g.args.model_dump()
+    assert args["order_id"] == "P900001"  # taken from the message
+    assert args["demand"] is None and args["tw_end"] is None and args["skill"] is None  # 3, 17:00 and bulky were never said
+    assert args["tw_start"] == "15:00" and args["lat"] == 30.4405
+    missing = ground(ACTIONS["new_order"], {**raw, "lat": 31.0, "lng": 121.0}, hz, "add an order for Lee's Deli", "add an order for Lee's Deli", "en")
+    assert missing.args is None and "location" in (missing.question or "")
+
+
+def test_unknown_id_the_dispatcher_wrote_is_asked_about(hz: World) -> None:
+    g = ground(ACTIONS["cancel_order"], {"order_id": "P1"}, hz, "cancel P1", "cancel P1", "en")
+    assert g.args is None and "can't find order P1" in (g.question or "")
+    zh = ground(ACTIONS["cancel_order"], {"order_id": "P1"}, hz, "取消订单 P1", "取消订单 P1", "zh")
+    assert "找不到" in (zh.question or "")
+
+
+def test_series_names_and_dates_are_normalised(jl: World) -> None:
+    text = "How many deliveries did region 53 get from 24 to 30 September, in total?"
+    g = ground(ACTIONS["history"], {"region": "region 53", "start": "2023-09-24", "end": "2023-09-30"}, jl, text, text, "en")
+    assert g.args is not None
+    assert g.args.model_dump() == {"region": "53", "start": "2022-09-24", "end": "2022-09-30"}  # the world's year, not the model's guess
+    zh = ground(ACTIONS["forecast"], {"region": "129 区", "days": 3}, jl, "129 区未来三天大概有多少单？", "129 区未来三天大概有多少单？", "zh")
+    assert zh.args is not None and zh.args.model_dump() == {"region": "129", "days": 3}
+
+
+def test_ids_only_actions_need_no_model_call_when_unambiguous(hz: World) -> None:
+    assert args_from_text(ACTIONS["order_status"], "When will the driver get to P1446747?", hz) == {"order_id": "P1446747"}
+    assert args_from_text(ACTIONS["move"], "Move P546630 to HZ-V6.", hz) == {"order_id": "P546630", "vehicle_id": "HZ-V6"}
+    assert args_from_text(ACTIONS["notes"], "Summarise any special handling notes", hz) == {"order_id": None}
+    assert args_from_text(ACTIONS["order_status"], "P546630 or P1446747?", hz) is None  # ambiguous: the model decides
+    assert args_from_text(ACTIONS["new_order"], "New pickup P900001", hz) is None  # not an ids-only action
