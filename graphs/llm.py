@@ -154,7 +154,18 @@ class GenerationStats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class LlamaCppChat(BaseChatModel):
+class _StatsChat(BaseChatModel):
+    """A chat model that keeps numbers about its most recent call."""
+
+    _last: GenerationStats = PrivateAttr(default_factory=GenerationStats)
+
+    @property
+    def last(self) -> GenerationStats:
+        """Numbers about the most recent call."""
+        return self._last
+
+
+class LlamaCppChat(_StatsChat):
     """The local GGUF model in-process, as a LangChain chat model."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -169,12 +180,6 @@ class LlamaCppChat(BaseChatModel):
     _prefix_len: dict[str, int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _load_s: float = PrivateAttr(default=0.0)
-    _last: GenerationStats = PrivateAttr(default_factory=GenerationStats)
-
-    @property
-    def last(self) -> GenerationStats:
-        """Numbers about the most recent call."""
-        return self._last
 
     @property
     def _llm_type(self) -> str:
@@ -395,7 +400,7 @@ class LlamaCppChat(BaseChatModel):
             stats.total_s = time.perf_counter() - started
 
 
-class OpenAIChat(BaseChatModel):
+class OpenAIChat(_StatsChat):
     """Any OpenAI-compatible chat server (llama.cpp's server, vLLM, a hosted Qwen) through the ``openai`` client."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -403,12 +408,6 @@ class OpenAIChat(BaseChatModel):
     settings: ModelSettings
     _client: Any = PrivateAttr(default=None)
     _schema_style: str = PrivateAttr(default="json_schema")
-    _last: GenerationStats = PrivateAttr(default_factory=GenerationStats)
-
-    @property
-    def last(self) -> GenerationStats:
-        """Numbers about the most recent call."""
-        return self._last
 
     @property
     def _llm_type(self) -> str:

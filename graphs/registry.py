@@ -177,10 +177,15 @@ def _write_record(path: Path, sha: str) -> None:
     tmp.replace(_record_path(path))
 
 
+def _files(s: ModelSpec) -> tuple[str, ...]:
+    """The files a model consists of (split GGUF files list every part)."""
+    return s.source.files if isinstance(s.source, HuggingFace) else (s.filename,)
+
+
 def installed(name: str, cache: Path) -> bool:
     """Whether every file of the model is installed and its verification record matches."""
     s = spec(name)
-    files = s.source.files if isinstance(s.source, HuggingFace) else (s.filename,)
+    files = _files(s)
     return all(_record_ok(_dir(cache, s) / f) is not None for f in files)
 
 
@@ -216,7 +221,7 @@ def sha256_file(path: Path, progress: Progress | None = None) -> str:
 def verify(name: str, cache: Path, progress: Progress | None = None) -> str:
     """Re-hash an installed model in full; removes it (and returns a message saying so) when it is corrupt."""
     s = spec(name)
-    files = s.source.files if isinstance(s.source, HuggingFace) else (s.filename,)
+    files = _files(s)
     for f in files:
         path = _dir(cache, s) / f
         if not path.is_file():

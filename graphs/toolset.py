@@ -135,10 +135,15 @@ def _plan(ctx: ToolContext, _: Any) -> Outcome:
     return Outcome("plan", data=summary, draft_id=summary.plan_id)
 
 
+def _plan_kpis(ctx: ToolContext) -> tuple[Any, kpis.Kpis]:
+    """The plan a question is about (read once) and its key figures."""
+    sp, figures = kpis.stored_kpis(ctx, _which(ctx))
+    return sp.plan, figures
+
+
 def _kpis(ctx: ToolContext, _: Any) -> Outcome:
-    data = kpis.get_kpis(ctx, kpis.KpiRequest(plan=_which(ctx)))
-    routes = kpis.resolve_plan(ctx, _which(ctx)).plan.routes
-    longest = max(routes, key=lambda r: r.distance_m, default=None)
+    plan, data = _plan_kpis(ctx)
+    longest = max(plan.routes, key=lambda r: r.distance_m, default=None)
     facts = {"longest": (longest.vehicle_id, round(longest.distance_m / 1000, 1)) if longest else None}
     return Outcome("kpis", data=data, facts=facts)
 
@@ -175,8 +180,7 @@ def _why_vehicle(ctx: ToolContext, a: OrderArg) -> Outcome:
 
 
 def _unassigned(ctx: ToolContext, _: Any) -> Outcome:
-    data = kpis.get_kpis(ctx, kpis.KpiRequest(plan=_which(ctx)))
-    plan = kpis.resolve_plan(ctx, _which(ctx)).plan
+    plan, data = _plan_kpis(ctx)
     return Outcome("unassigned", data=data, facts={"unassigned": [(u.order_id, u.reason) for u in plan.unassigned]})
 
 

@@ -139,12 +139,16 @@ def plan_kpis(world: World, plan: Plan) -> Kpis:
     )
 
 
+def stored_kpis(ctx: ToolContext, which: PlanSelector = "committed") -> tuple[StoredPlan, Kpis]:
+    """The chosen stored plan (read once) and its key figures."""
+    sp = resolve_plan(ctx, which)
+    kpis = plan_kpis(ctx.world(), sp.plan)
+    return sp, kpis.model_copy(update={"plan_id": sp.id, "plan_status": sp.status.value})
+
+
 def get_kpis(ctx: ToolContext, request: KpiRequest | None = None) -> Kpis:
     """Key figures of the committed plan, the latest draft or a plan by id."""
-    request = request or KpiRequest()
-    sp = resolve_plan(ctx, request.plan)
-    kpis = plan_kpis(ctx.world(), sp.plan)
-    return kpis.model_copy(update={"plan_id": sp.id, "plan_status": sp.status.value})
+    return stored_kpis(ctx, (request or KpiRequest()).plan)[1]
 
 
 # --------------------------------------------------------------------------------------------------
