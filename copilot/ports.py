@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -116,12 +117,16 @@ class DispatchStore(Store, Protocol):
         """The world's current time, if set."""
         ...
 
-    def update_vehicle(self, world: str, vehicle: Vehicle, *, actor: str | None = None) -> None:
-        """Replace a vehicle (same id)."""
+    def update_vehicle(self, world: str, vehicle: Vehicle, *, actor: str | None = None, base: Vehicle | None = None) -> None:
+        """Write the fields of a vehicle that differ from ``base`` (as the caller read it; default: as stored)."""
         ...
 
-    def update_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
-        """Replace an order (same id)."""
+    def update_order(self, world: str, order: Order, *, actor: str | None = None, base: Order | None = None) -> None:
+        """Write the fields of an order that differ from ``base`` (as the caller read it; default: as stored)."""
+        ...
+
+    def unit_of_work(self, *, lock: bool = False) -> AbstractContextManager[None]:
+        """One transaction for every write in the block: all of them land, or none (``lock``: from the start)."""
         ...
 
     def add_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
@@ -227,9 +232,14 @@ class PartnerStore(Protocol):
         """Revoke a key (NotFound when unknown; revoking twice keeps the first time)."""
         ...
 
-    def reserve_reply(self, partner: str, key: str, fingerprint: str, *, max_age_s: int) -> StoredReply | None:
+    def reserve_reply(self, partner: str, key: str, fingerprint: str, *, max_age_s: int, lease_s: int) -> StoredReply | None:
         """Claim an idempotency key for a request: None when it is now claimed for this caller, else the reply kept
-        for it (status 0: the first request is still running). Replies older than ``max_age_s`` are forgotten."""
+        for it (status 0: the first request is still running). Replies older than ``max_age_s`` are forgotten; a
+        claim not renewed for ``lease_s`` seconds belongs to a request that died and is taken over."""
+        ...
+
+    def renew_reply(self, partner: str, key: str, *, lease_s: int) -> None:
+        """Extend the lease of a claim whose request is still running."""
         ...
 
     def finish_reply(self, partner: str, key: str, status: int, body: str) -> None:

@@ -1,4 +1,8 @@
-"""Dispatch events: each is recorded as a fact at once, then the day is re-planned into a draft.
+"""Dispatch events: each is recorded as a fact together with the day re-planned into a draft.
+
+The fact is applied to the world in memory, the changed world is planned, and then the fact and the
+draft are written in one transaction (:func:`tools.lifecycle.replan`): a crash while planning leaves the
+store as it was, and a retry of the same request does it all again.
 
 New order, cancel / un-cancel, vehicle unavailable (breakdown, sick driver), vehicle delayed, time-window
 change, pin an order to a vehicle, manual move. Work that started before the clock never moves; the
@@ -12,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Location, Order, OrderKind, Priority, TimeWindow, World
+from copilot.domain import Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
 from copilot.errors import InputError
 from copilot.units import format_clock
 from tools.context import PlanSummary, ToolContext, find_order, find_vehicle, parse_user_time
@@ -101,6 +105,21 @@ def _started(ctx: ToolContext, world: World, order_id: str, *, under_way: bool =
     return None
 
 
+def with_orders(world: World, *changed: Order) -> World:
+    """The world with these orders (same ids) in place of the stored ones: a fact applied in memory."""
+    by_id = {o.id: o for o in changed}
+    return replace(world, orders=tuple(by_id.get(o.id, o) for o in world.orders))
+
+
+def _with_vehicle(world: World, vehicle: Vehicle) -> World:
+    return replace(world, vehicles=tuple(vehicle if v.id == vehicle.id else v for v in world.vehicles))
+
+
+def _record_orders(ctx: ToolContext, world: World, *changed: Order) -> None:
+    for new in changed:
+        ctx.store.update_order(ctx.world_name, new, actor=ctx.actor, base=world.order(new.id))
+
+
 def _now(ctx: ToolContext, world: World, what: str) -> int:
     clock = ctx.clock()
     if clock is None:
@@ -135,9 +154,10 @@ def add_order(ctx: ToolContext, req: NewOrderRequest) -> EventResult:
         customer=req.customer,
         notes=req.notes,
     )
-    ctx.store.add_order(ctx.world_name, order, actor=ctx.actor)
     event = f"new order {oid} recorded"
-    return EventResult(event=event, draft=replan(ctx, event), order_id=oid)
+    after = replace(world, orders=(*world.orders, order))
+    draft = replan(ctx, event, world=after, record=lambda: ctx.store.add_order(ctx.world_name, order, actor=ctx.actor))
+    return EventResult(event=event, draft=draft, order_id=oid)
 
 
 def _next_id(world: World) -> str:
@@ -158,14 +178,15 @@ def cancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
     if started:
         raise InputError(f"order {order.id} cannot be cancelled: its visit {started}")
     partner = world.order(order.pair_id) if order.pair_id is not None else None
+    changed = [replace(order, cancelled=True)]
     if partner is not None and not partner.cancelled:
         # a pickup-and-delivery pair goes together: without its pickup a delivery has no goods
         if _started(ctx, world, partner.id, under_way=False):
             raise InputError(f"order {order.id} cannot be cancelled: its paired order {partner.id} has already been served")
-        ctx.store.update_order(ctx.world_name, replace(partner, cancelled=True), actor=ctx.actor)
-    ctx.store.update_order(ctx.world_name, replace(order, cancelled=True), actor=ctx.actor)
+        changed.insert(0, replace(partner, cancelled=True))
     event = f"order {order.id} cancelled" + (f" with its paired order {partner.id}" if partner is not None else "")
-    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id)
+    draft = replan(ctx, event, world=with_orders(world, *changed), record=lambda: _record_orders(ctx, world, *changed))
+    return EventResult(event=event, draft=draft, order_id=order.id)
 
 
 def uncancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
@@ -174,9 +195,9 @@ def uncancel_order(ctx: ToolContext, req: OrderRef) -> EventResult:
     order = find_order(world, req.order_id)
     if not order.cancelled:
         raise InputError(f"order {order.id} is not cancelled")
-    ctx.store.update_order(ctx.world_name, replace(order, cancelled=False), actor=ctx.actor)
+    new = replace(order, cancelled=False)
     event = f"order {order.id} restored"
-    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id)
+    return EventResult(event=event, draft=replan(ctx, event, world=with_orders(world, new), record=lambda: _record_orders(ctx, world, new)), order_id=order.id)
 
 
 def vehicle_unavailable(ctx: ToolContext, req: VehicleUnavailableRequest) -> EventResult:
@@ -187,10 +208,15 @@ def vehicle_unavailable(ctx: ToolContext, req: VehicleUnavailableRequest) -> Eve
     clock = ctx.clock()
     default = clock if clock is not None else vehicle.shift.start
     at = parse_user_time(req.from_time, world) if req.from_time else default
-    ctx.store.update_vehicle(ctx.world_name, replace(vehicle, unavailable_from=at), actor=ctx.actor)
     whole_day = " (the whole day: no current time is set)" if not req.from_time and clock is None else ""
     event = f"vehicle {vehicle.id} unavailable from {format_clock(at, world.utc_offset_s)}{whole_day}"
-    return EventResult(event=event, draft=replan(ctx, event), vehicle_id=vehicle.id)
+    return _vehicle_event(ctx, world, replace(vehicle, unavailable_from=at), event)
+
+
+def _vehicle_event(ctx: ToolContext, world: World, new: Vehicle, event: str) -> EventResult:
+    base = world.vehicle(new.id)
+    record = lambda: ctx.store.update_vehicle(ctx.world_name, new, actor=ctx.actor, base=base)  # noqa: E731
+    return EventResult(event=event, draft=replan(ctx, event, world=_with_vehicle(world, new), record=record), vehicle_id=new.id)
 
 
 def vehicle_delayed(ctx: ToolContext, req: VehicleDelayRequest) -> EventResult:
@@ -199,9 +225,8 @@ def vehicle_delayed(ctx: ToolContext, req: VehicleDelayRequest) -> EventResult:
     vehicle = find_vehicle(world, req.vehicle_id)
     now = _now(ctx, world, "reporting a delay")
     until = max(now, vehicle.shift.start) + req.minutes * 60
-    ctx.store.update_vehicle(ctx.world_name, replace(vehicle, delayed_until=until), actor=ctx.actor)
     event = f"vehicle {vehicle.id} delayed {req.minutes} min (until {format_clock(until, world.utc_offset_s)})"
-    return EventResult(event=event, draft=replan(ctx, event), vehicle_id=vehicle.id)
+    return _vehicle_event(ctx, world, replace(vehicle, delayed_until=until), event)
 
 
 def change_window(ctx: ToolContext, req: WindowChangeRequest) -> EventResult:
@@ -212,10 +237,10 @@ def change_window(ctx: ToolContext, req: WindowChangeRequest) -> EventResult:
     if started:
         raise InputError(f"order {order.id} can no longer change its window: {started}")
     window = TimeWindow(parse_user_time(req.tw_start, world), parse_user_time(req.tw_end, world))
-    ctx.store.update_order(ctx.world_name, replace(order, windows=(window,)), actor=ctx.actor)
+    new = replace(order, windows=(window,))
     off = world.utc_offset_s
     event = f"order {order.id} window now {format_clock(window.start, off)}-{format_clock(window.end, off)}"
-    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id)
+    return EventResult(event=event, draft=replan(ctx, event, world=with_orders(world, new), record=lambda: _record_orders(ctx, world, new)), order_id=order.id)
 
 
 def pin_order(ctx: ToolContext, req: VehicleOrderRequest) -> EventResult:
@@ -247,6 +272,7 @@ def _pin(ctx: ToolContext, req: VehicleOrderRequest, verb: str) -> EventResult:
         route = next((r for r in committed.plan.routes if r.vehicle_id == vehicle.id), None)
         if route is not None and frozen_state(world, vehicle, route, clock).started and order.id not in route.order_ids:
             raise InputError(f"{vehicle.id} has already left the depot; the goods of delivery {order.id} are still there")
-    ctx.store.update_order(ctx.world_name, replace(order, pinned_vehicle=vehicle.id), actor=ctx.actor)
+    new = replace(order, pinned_vehicle=vehicle.id)
     event = f"order {order.id} {verb} {vehicle.id}"
-    return EventResult(event=event, draft=replan(ctx, event), order_id=order.id, vehicle_id=vehicle.id)
+    draft = replan(ctx, event, world=with_orders(world, new), record=lambda: _record_orders(ctx, world, new))
+    return EventResult(event=event, draft=draft, order_id=order.id, vehicle_id=vehicle.id)

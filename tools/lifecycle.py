@@ -6,11 +6,12 @@ Only :func:`approve_plan` commits; every commit is one store transaction and kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import PlanStatus
+from copilot.domain import PlanStatus, World
 from copilot.errors import InfeasibleError, InputError
 from copilot.units import format_time
 from tools.context import PlanSummary, ToolContext, parse_user_time, summarize
@@ -58,15 +59,30 @@ class AuditTrail(BaseModel):
     entries: list[AuditRow]
 
 
-def replan(ctx: ToolContext, reason: str, time_limit_s: float | None = None) -> PlanSummary:
-    """Re-plan from the clock, warm-started from the committed plan; the result is saved as a draft."""
-    world = ctx.world()
+def replan(
+    ctx: ToolContext,
+    reason: str,
+    time_limit_s: float | None = None,
+    *,
+    world: World | None = None,
+    record: Callable[[], None] | None = None,
+) -> PlanSummary:
+    """Re-plan from the clock, warm-started from the committed plan; the result is saved as a draft.
+
+    For an event, ``world`` is the stored world with the event's fact applied in memory and ``record``
+    writes that fact: the plan is made first, then the fact and the draft are written in one transaction,
+    so a crash or a refused write leaves neither (never a fact without its draft).
+    """
+    world = world if world is not None else ctx.world()
     committed = ctx.committed()
     clock = ctx.clock()
     settings = ctx.settings if time_limit_s is None else replace(ctx.settings, time_limit_s=time_limit_s)
     base = committed.plan if committed is not None else None
     plan = plan_world(world, ctx.planning, settings, clock=clock, committed=base)
-    plan_id = ctx.store.save_plan(ctx.world_name, plan, PlanStatus.DRAFT, note=reason, actor=ctx.actor)
+    with ctx.store.unit_of_work():
+        if record is not None:
+            record()
+        plan_id = ctx.store.save_plan(ctx.world_name, plan, PlanStatus.DRAFT, note=reason, actor=ctx.actor)
     return summarize(world, plan, plan_id, PlanStatus.DRAFT, baseline=base, clock=clock)
 
 
@@ -92,7 +108,12 @@ def _draft_id(ctx: ToolContext, plan_id: int | None) -> int:
 
 def approve_plan(ctx: ToolContext, req: PlanRef | None = None) -> PlanSummary:
     """Dispatch a draft: it becomes the committed plan (the previous one is superseded)."""
-    plan_id = _draft_id(ctx, (req or PlanRef()).plan_id)
+    with ctx.store.unit_of_work(lock=True):  # the re-check and the commit see one state: no event can slip in between
+        return _approve(ctx, (req or PlanRef()).plan_id)
+
+
+def _approve(ctx: ToolContext, wanted: int | None) -> PlanSummary:
+    plan_id = _draft_id(ctx, wanted)
     stored = ctx.store.get_plan(plan_id)
     world = ctx.world()
     clock = ctx.clock()

@@ -1,7 +1,7 @@
 """Change a stored order: its window, demand, service time, priority, customer name or notes.
 
-A change that matters to routing (window, demand, service time, priority) is recorded at once and
-followed by a re-planned draft, like every dispatch event (:mod:`tools.events`); it is refused once
+A change that matters to routing (window, demand, service time, priority) is recorded together with a
+re-planned draft in one transaction, like every dispatch event (:mod:`tools.events`); it is refused once
 the order's visit has started or its vehicle is driving there. A change of customer name or notes
 only records the fact (no re-plan).
 """
@@ -17,7 +17,7 @@ from copilot.domain import Priority, TimeWindow
 from copilot.errors import InputError
 from tools.catalog import OrderOut, order_out
 from tools.context import PlanSummary, ToolContext, find_order, parse_user_time
-from tools.events import _started
+from tools.events import _started, with_orders
 from tools.lifecycle import replan
 
 
@@ -77,7 +77,15 @@ def update_order(ctx: ToolContext, req: OrderUpdateRequest) -> OrderUpdateResult
         started = _started(ctx, world, order.id)
         if started:
             raise InputError(f"order {order.id} can no longer change its {', '.join(routing)}: {started}")
-    ctx.store.update_order(ctx.world_name, new, actor=ctx.actor)
     event = f"order {order.id} changed: {', '.join(changed)}"
-    draft = replan(ctx, event) if routing else None
-    return OrderUpdateResult(event=event, changed=changed, order=order_out(new, ctx.world()), draft=draft)
+    after = with_orders(world, new)
+
+    def record() -> None:
+        ctx.store.update_order(ctx.world_name, new, actor=ctx.actor, base=order)
+
+    if routing:
+        draft: PlanSummary | None = replan(ctx, event, world=after, record=record)
+    else:
+        draft = None
+        record()
+    return OrderUpdateResult(event=event, changed=changed, order=order_out(new, after), draft=draft)

@@ -17,23 +17,19 @@ pydantic models. Nothing here decides or computes a number.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from copilot.apps.partners import Partner, authenticate, hide_partner, partner_worlds, public_name, resolve_world, stored_name
+from copilot.apps.gate import Claim, Limits, PartnerGate, error_body
+from copilot.apps.partners import Partner, hide_partner, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_forecaster, make_partner_store
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
 from copilot.ports import PartnerStore
@@ -48,7 +44,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 5 * 1024 * 1024
 IDEMPOTENCY_TTL_S = 24 * 3600
-_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PLAN_ID_MAX = 2**53  # plan ids are database row ids; anything larger names no plan (and overflows SQLite)
 _PLAN_QUERY_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the latest draft) or a plan id"
 
 M = TypeVar("M", bound=BaseModel)
@@ -102,23 +98,19 @@ class ApiError(Exception):
         self.message = message
 
 
-def _body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"type": kind, "message": message, **{k: v for k, v in extra.items() if v is not None}}}
-
-
 def _copilot_error(exc: CopilotError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, NotFound):
-        return 404, _body("not_found", str(exc))
+        return 404, error_body("not_found", str(exc))
     if isinstance(exc, ImportFailed):
-        return 422, _body("import_failed", str(exc), problems=exc.problems)
+        return 422, error_body("import_failed", str(exc), problems=exc.problems)
     if isinstance(exc, InputError):
-        return 400, _body("input_error", str(exc))
+        return 400, error_body("input_error", str(exc))
     if isinstance(exc, InfeasibleError):
-        return 409, _body("infeasible", str(exc), reason=exc.reason)
+        return 409, error_body("infeasible", str(exc), reason=exc.reason)
     if isinstance(exc, ConfigurationError):
         log.error("configuration error: %s", exc)
-        return 503, _body("configuration_error", "the service is not configured to answer this request; the operator's log has the details")
-    return 500, _body("internal_error", "the server could not answer this request")
+        return 503, error_body("configuration_error", "the service is not configured to answer this request; the operator's log has the details")
+    return 500, error_body("internal_error", "the server could not answer this request")
 
 
 def _hide(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +125,9 @@ def _hide(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-_STATUS_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_STATUS_TYPES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 429: "rate_limited",
+}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -145,154 +139,27 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(_hide(request, _body(exc.kind, exc.message)), status_code=exc.status, headers=headers)
+        return JSONResponse(_hide(request, error_body(exc.kind, exc.message)), status_code=exc.status, headers=headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in exc.errors()]
         message = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:10]) or "the request is malformed"
-        return JSONResponse(_hide(request, _body("validation_error", message, details=details)), status_code=422)
+        return JSONResponse(_hide(request, error_body("validation_error", message, details=details)), status_code=422)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         kind = _STATUS_TYPES.get(exc.status_code, "http_error")
-        return JSONResponse(_body(kind, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(error_body(kind, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(_body("internal_error", "the server failed to answer this request; the operator's log has the details"), status_code=500)
+        return JSONResponse(error_body("internal_error", "the server failed to answer this request; the operator's log has the details"), status_code=500)
 
     app.add_exception_handler(Exception, on_bug)
     app.add_exception_handler(CopilotError, on_copilot_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-
-
-# --------------------------------------------------------------------------------------------------
-# The gate: authentication, body size, idempotency (plain ASGI, in front of every /v1 route)
-# --------------------------------------------------------------------------------------------------
-
-
-def _key_from(headers: Headers) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
-    return headers.get("x-api-key") or None
-
-
-async def _send_json(send: Send, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send: Send, status: int, kind: str, message: str, extra: dict[str, str] | None = None) -> None:
-    await _send_json(send, status, json.dumps(_body(kind, message)).encode(), extra)
-
-
-class PartnerGate:
-    """Authenticates every ``/v1`` request, caps its body and answers repeated idempotent writes."""
-
-    def __init__(self, app: ASGIApp, keys: PartnerStore, max_body_bytes: int, idempotency_ttl_s: int) -> None:
-        self.app = app
-        self.keys = keys
-        self.max_body_bytes = max_body_bytes
-        self.ttl = idempotency_ttl_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith("/v1/"):
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        partner = await anyio.to_thread.run_sync(authenticate, self.keys, _key_from(headers))
-        if partner is None:
-            why = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" if _key_from(headers) is None else "unknown or revoked API key"
-            await _send_error(send, 401, "unauthorized", why, {"WWW-Authenticate": "Bearer"})
-            return
-        scope.setdefault("state", {})["partner"] = partner
-        too_large = f"the request body is larger than {self.max_body_bytes} bytes"
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body_bytes:
-            await _send_error(send, 413, "payload_too_large", too_large, {"Connection": "close"})
-            return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await _send_error(send, 413, "payload_too_large", too_large, {"Connection": "close"})
-                return
-            chunks.append(chunk)
-            more = bool(message.get("more_body", False))
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        idem = headers.get("idempotency-key")
-        if idem is None or scope["method"] in _SAFE_METHODS:
-            await self.app(scope, replay, send)
-            return
-        await self._idempotent(scope, replay, send, partner, idem, body)
-
-    async def _idempotent(self, scope: Scope, receive: Receive, send: Send, partner: Partner, idem: str, body: bytes) -> None:
-        digest = hashlib.sha256()
-        for part in (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1")):
-            digest.update(str(part).encode() + b"\n")
-        digest.update(body)
-        fingerprint = digest.hexdigest()
-        try:
-            kept = await anyio.to_thread.run_sync(lambda: self.keys.reserve_reply(partner.name, idem, fingerprint, max_age_s=self.ttl))
-        except InputError as exc:
-            await _send_error(send, 400, "input_error", str(exc))
-            return
-        if kept is not None:
-            if kept.fingerprint != fingerprint:
-                await _send_error(send, 422, "idempotency_key_reused", f"Idempotency-Key {idem!r} was already used for a different request; use a new key")
-            elif kept.status == 0:
-                await _send_error(send, 409, "idempotency_in_progress", f"a request with Idempotency-Key {idem!r} is still being answered; retry shortly")
-            else:
-                await _send_json(send, kept.status, kept.body.encode(), {"Idempotent-Replayed": "true"})
-            return
-        # The reply is held back until it is kept, so a retry can never overtake the keeping of it.
-        start: Message | None = None
-        parts: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                parts.append(message.get("body", b""))
-
-        try:
-            await self.app(scope, receive, capture)
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self.keys.release_reply, partner.name, idem)
-            raise
-        status = int(start["status"]) if start is not None else 500
-        body = b"".join(parts)
-        if start is not None and status < 500 and status not in (401, 403):
-            await anyio.to_thread.run_sync(self.keys.finish_reply, partner.name, idem, status, body.decode("utf-8", errors="replace"))
-        else:
-            await anyio.to_thread.run_sync(self.keys.release_reply, partner.name, idem)
-        if start is None:
-            await _send_error(send, 500, "internal_error", "the server failed to answer this request")
-            return
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -354,9 +221,12 @@ def _plan_selector(text: str) -> kpis.PlanSelector:
     value = text.strip()
     if value in ("committed", "draft"):
         return "committed" if value == "committed" else "draft"
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 16 and 1 <= int(value) <= PLAN_ID_MAX:
         return int(value)
-    raise InputError(f"plan must be 'committed', 'draft' or a plan id, got {text!r}")
+    raise InputError(f"plan must be 'committed', 'draft' or a plan id (a whole number from 1 to {PLAN_ID_MAX}), got {text[:40]!r}")
+
+
+PlanId = Annotated[int, Path(ge=1, le=PLAN_ID_MAX, description="a plan id")]
 
 
 class WorldList(BaseModel):
@@ -387,8 +257,10 @@ def create_app(
     engine: str = "auto",
     max_body_bytes: int = MAX_BODY_BYTES,
     idempotency_ttl_s: int = IDEMPOTENCY_TTL_S,
+    limits: Limits | None = None,
 ) -> FastAPI:
-    """The partner API on ``store``; ``settings`` are the planning search settings (time limit, seed, ...)."""
+    """The partner API on ``store``; ``settings`` are the planning search settings (time limit, seed, ...);
+    ``limits`` what one partner may ask at once (default :class:`copilot.apps.gate.Limits`)."""
     keys = keys if keys is not None else make_partner_store(store)
     settings = settings or PlanSettings(time_limit_s=5.0)
     forecaster = make_forecaster()
@@ -396,6 +268,17 @@ def create_app(
     def ctx_for(partner: Partner, world: str) -> ToolContext:
         internal = resolve_world(store, partner.name, world)
         return make_context(store, internal, actor=partner.actor, engine=engine, settings=settings, forecaster=forecaster)
+
+    def commit(request: Request, status: int, work: Callable[[], BaseModel]) -> Response:
+        """Run a write; its idempotent reply (if the request claimed a key) is kept in the same transaction."""
+        claim = getattr(request.state, "idempotency", None)
+        with store.unit_of_work():
+            body = work().model_dump_json()
+            if isinstance(claim, Claim):
+                keys.finish_reply(claim.partner, claim.key, status, body)
+        if isinstance(claim, Claim):
+            claim.kept = True
+        return Response(body, status_code=status, media_type="application/json")
 
     def out(model: M, partner: Partner) -> M:
         world = getattr(model, "world", None)
@@ -411,7 +294,7 @@ def create_app(
         responses=_ERRORS,
     )
     _install_error_handlers(app)
-    app.add_middleware(PartnerGate, keys=keys, max_body_bytes=max_body_bytes, idempotency_ttl_s=idempotency_ttl_s)
+    app.add_middleware(PartnerGate, keys=keys, max_body_bytes=max_body_bytes, idempotency_ttl_s=idempotency_ttl_s, limits=limits)
     v1 = APIRouter(prefix="/v1")
 
     # -- who am I, worlds -------------------------------------------------------------------
@@ -426,14 +309,17 @@ def create_app(
         """The partner's own worlds."""
         return WorldList(worlds=[out(catalog.world_info(ctx_for(partner, w)), partner) for w in partner_worlds(store, partner.name)])
 
-    @v1.post("/worlds", status_code=201, tags=["worlds"], dependencies=_WRITE)
-    def import_world(upload: WorldUpload, partner: DispatchKey) -> catalog.WorldInfo:
+    @v1.post("/worlds", status_code=201, tags=["worlds"], dependencies=_WRITE, response_model=catalog.WorldInfo)
+    def import_world(request: Request, upload: WorldUpload, partner: DispatchKey) -> Response:
         """Bulk import a whole world from its CSV files (all of it or nothing; every problem is listed)."""
-        if upload.name in partner_worlds(store, partner.name) and not upload.replace:
-            raise ApiError(409, "conflict", f'you already have a world named {upload.name!r}; send "replace": true to replace it and its plans')
-        world = read_uploaded_world(upload, stored_name(partner.name, upload.name))
-        store.import_world(world, replace=upload.replace, actor=partner.actor)
-        return out(catalog.world_info(ctx_for(partner, upload.name)), partner)
+        def work() -> catalog.WorldInfo:
+            if upload.name in partner_worlds(store, partner.name) and not upload.replace:
+                raise ApiError(409, "conflict", f'you already have a world named {upload.name!r}; send "replace": true to replace it and its plans')
+            world = read_uploaded_world(upload, stored_name(partner.name, upload.name))
+            store.import_world(world, replace=upload.replace, actor=partner.actor)
+            return out(catalog.world_info(ctx_for(partner, upload.name)), partner)
+
+        return commit(request, 201, work)
 
     @v1.get("/worlds/{world}", tags=["worlds"])
     def get_world(world: str, partner: ReadKey) -> catalog.WorldInfo:
@@ -455,10 +341,10 @@ def create_app(
         """A vehicle, its availability and its stops in order with ETAs and loads."""
         return kpis.vehicle_stops(ctx_for(partner, world), kpis.VehicleLookup(vehicle_id=vehicle_id, plan=_plan_selector(plan)))
 
-    @v1.put("/worlds/{world}/clock", tags=["worlds"], dependencies=_WRITE)
-    def set_clock(world: str, req: lifecycle.ClockRequest, partner: DispatchKey) -> lifecycle.ClockOut:
+    @v1.put("/worlds/{world}/clock", tags=["worlds"], dependencies=_WRITE, response_model=lifecycle.ClockOut)
+    def set_clock(request: Request, world: str, req: lifecycle.ClockRequest, partner: DispatchKey) -> Response:
         """Set the world's current time: work started before it can no longer change."""
-        return out(lifecycle.set_clock(ctx_for(partner, world), req), partner)
+        return commit(request, 200, lambda: out(lifecycle.set_clock(ctx_for(partner, world), req), partner))
 
     @v1.get("/worlds/{world}/audit", tags=["worlds"])
     def audit_trail(world: str, partner: ReadKey, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> lifecycle.AuditTrail:
@@ -472,58 +358,61 @@ def create_app(
         """The world's orders in import order, a page at a time."""
         return catalog.list_orders(ctx_for(partner, world), query)
 
-    @v1.post("/worlds/{world}/orders", status_code=201, tags=["orders"], dependencies=_WRITE)
-    def create_order(world: str, req: events.NewOrderRequest, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/orders", status_code=201, tags=["orders"], dependencies=_WRITE, response_model=events.EventResult)
+    def create_order(request: Request, world: str, req: events.NewOrderRequest, partner: DispatchKey) -> Response:
         """Record a new order; the day is re-planned into a draft awaiting approval."""
-        return events.add_order(ctx_for(partner, world), req)
+        return commit(request, 201, lambda: events.add_order(ctx_for(partner, world), req))
 
     @v1.get("/worlds/{world}/orders/{order_id}", tags=["orders"])
     def get_order(world: str, order_id: str, partner: ReadKey, plan: Annotated[str, Query(description=_PLAN_QUERY_DOC)] = "committed") -> kpis.OrderStatus:
         """Where an order stands: vehicle, position, ETA, windows and status."""
         return kpis.order_status(ctx_for(partner, world), kpis.OrderLookup(order_id=order_id, plan=_plan_selector(plan)))
 
-    @v1.patch("/worlds/{world}/orders/{order_id}", tags=["orders"], dependencies=_WRITE)
-    def update_order(world: str, order_id: str, changes: order_edits.OrderChanges, partner: DispatchKey) -> order_edits.OrderUpdateResult:
+    @v1.patch("/worlds/{world}/orders/{order_id}", tags=["orders"], dependencies=_WRITE, response_model=order_edits.OrderUpdateResult)
+    def update_order(request: Request, world: str, order_id: str, changes: order_edits.OrderChanges, partner: DispatchKey) -> Response:
         """Change an order's window, demand, service time, priority, customer or notes (re-planned when routing is affected)."""
-        req = order_edits.OrderUpdateRequest(order_id=order_id, **changes.model_dump(exclude_unset=True))
-        return order_edits.update_order(ctx_for(partner, world), req)
+        def work() -> order_edits.OrderUpdateResult:
+            req = order_edits.OrderUpdateRequest(order_id=order_id, **changes.model_dump(exclude_unset=True))
+            return order_edits.update_order(ctx_for(partner, world), req)
 
-    @v1.post("/worlds/{world}/orders/{order_id}/cancel", tags=["orders"], dependencies=_WRITE)
-    def cancel_order(world: str, order_id: str, partner: DispatchKey) -> events.EventResult:
+        return commit(request, 200, work)
+
+    @v1.post("/worlds/{world}/orders/{order_id}/cancel", tags=["orders"], dependencies=_WRITE, response_model=events.EventResult)
+    def cancel_order(request: Request, world: str, order_id: str, partner: DispatchKey) -> Response:
         """Cancel an order (kept, no longer routed); re-planned into a draft."""
-        return events.cancel_order(ctx_for(partner, world), events.OrderRef(order_id=order_id))
+        return commit(request, 200, lambda: events.cancel_order(ctx_for(partner, world), events.OrderRef(order_id=order_id)))
 
-    @v1.post("/worlds/{world}/orders/{order_id}/restore", tags=["orders"], dependencies=_WRITE)
-    def restore_order(world: str, order_id: str, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/orders/{order_id}/restore", tags=["orders"], dependencies=_WRITE, response_model=events.EventResult)
+    def restore_order(request: Request, world: str, order_id: str, partner: DispatchKey) -> Response:
         """Restore a cancelled order; re-planned into a draft."""
-        return events.uncancel_order(ctx_for(partner, world), events.OrderRef(order_id=order_id))
+        return commit(request, 200, lambda: events.uncancel_order(ctx_for(partner, world), events.OrderRef(order_id=order_id)))
 
     # -- events -----------------------------------------------------------------------------
 
-    @v1.post("/worlds/{world}/events/breakdown", tags=["events"], dependencies=_WRITE)
-    def report_breakdown(world: str, req: events.VehicleUnavailableRequest, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/events/breakdown", tags=["events"], dependencies=_WRITE, response_model=events.EventResult)
+    def report_breakdown(request: Request, world: str, req: events.VehicleUnavailableRequest, partner: DispatchKey) -> Response:
         """A vehicle stops working (breakdown, sick driver); its stops go to others in the re-planned draft."""
-        return events.vehicle_unavailable(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: events.vehicle_unavailable(ctx_for(partner, world), req))
 
-    @v1.post("/worlds/{world}/events/delay", tags=["events"], dependencies=_WRITE)
-    def report_delay(world: str, req: events.VehicleDelayRequest, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/events/delay", tags=["events"], dependencies=_WRITE, response_model=events.EventResult)
+    def report_delay(request: Request, world: str, req: events.VehicleDelayRequest, partner: DispatchKey) -> Response:
         """A vehicle is delayed N minutes from now (needs the clock set); re-planned into a draft."""
-        return events.vehicle_delayed(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: events.vehicle_delayed(ctx_for(partner, world), req))
 
-    @v1.post("/worlds/{world}/events/window-change", tags=["events"], dependencies=_WRITE)
-    def report_window_change(world: str, req: events.WindowChangeRequest, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/events/window-change", tags=["events"], dependencies=_WRITE, response_model=events.EventResult)
+    def report_window_change(request: Request, world: str, req: events.WindowChangeRequest, partner: DispatchKey) -> Response:
         """An order's time window changes; re-planned into a draft."""
-        return events.change_window(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: events.change_window(ctx_for(partner, world), req))
 
-    @v1.post("/worlds/{world}/events/pin", tags=["events"], dependencies=_WRITE)
-    def pin_order(world: str, req: events.VehicleOrderRequest, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/events/pin", tags=["events"], dependencies=_WRITE, response_model=events.EventResult)
+    def pin_order(request: Request, world: str, req: events.VehicleOrderRequest, partner: DispatchKey) -> Response:
         """Pin an order to a vehicle (only it may serve the order); re-planned into a draft."""
-        return events.pin_order(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: events.pin_order(ctx_for(partner, world), req))
 
-    @v1.post("/worlds/{world}/events/move", tags=["events"], dependencies=_WRITE)
-    def move_order(world: str, req: events.VehicleOrderRequest, partner: DispatchKey) -> events.EventResult:
+    @v1.post("/worlds/{world}/events/move", tags=["events"], dependencies=_WRITE, response_model=events.EventResult)
+    def move_order(request: Request, world: str, req: events.VehicleOrderRequest, partner: DispatchKey) -> Response:
         """Move an order to a vehicle by hand (pinned); the draft shows what it costs."""
-        return events.move_order(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: events.move_order(ctx_for(partner, world), req))
 
     # -- plans ------------------------------------------------------------------------------
 
@@ -532,34 +421,40 @@ def create_app(
         """Every plan of the world, oldest first."""
         return catalog.list_plans(ctx_for(partner, world))
 
-    @v1.post("/worlds/{world}/plans", status_code=201, tags=["plans"], dependencies=_WRITE)
-    def plan_day(world: str, partner: PlanKey, req: lifecycle.PlanDayRequest | None = None) -> PlanSummary:
+    @v1.post("/worlds/{world}/plans", status_code=201, tags=["plans"], dependencies=_WRITE, response_model=PlanSummary)
+    def plan_day(request: Request, world: str, partner: PlanKey, req: lifecycle.PlanDayRequest | None = None) -> Response:
         """Plan the day into a draft (nothing is dispatched until it is approved)."""
-        return lifecycle.plan_day(ctx_for(partner, world), req)
+        return commit(request, 201, lambda: lifecycle.plan_day(ctx_for(partner, world), req))
 
     @v1.get("/worlds/{world}/plans/{plan_id}", tags=["plans"])
-    def get_plan(world: str, plan_id: int, partner: ReadKey) -> PlanSummary:
+    def get_plan(world: str, plan_id: PlanId, partner: ReadKey) -> PlanSummary:
         """A plan's routes with ETAs, unassigned orders and totals."""
         return catalog.get_plan(ctx_for(partner, world), catalog.PlanLookup(plan=plan_id))
 
     @v1.get("/worlds/{world}/plans/{plan_id}/kpis", tags=["plans"])
-    def plan_kpis(world: str, plan_id: int, partner: ReadKey) -> kpis.Kpis:
+    def plan_kpis(world: str, plan_id: PlanId, partner: ReadKey) -> kpis.Kpis:
         """Key figures of a plan."""
         return kpis.get_kpis(ctx_for(partner, world), kpis.KpiRequest(plan=plan_id))
 
-    @v1.post("/worlds/{world}/plans/{plan_id}/approve", tags=["plans"], dependencies=_WRITE)
-    def approve_plan(world: str, plan_id: int, partner: DispatchKey) -> PlanSummary:
+    @v1.post("/worlds/{world}/plans/{plan_id}/approve", tags=["plans"], dependencies=_WRITE, response_model=PlanSummary)
+    def approve_plan(request: Request, world: str, plan_id: PlanId, partner: DispatchKey) -> Response:
         """Dispatch a draft: it becomes the committed plan (the previous one is superseded)."""
-        ctx = ctx_for(partner, world)
-        kpis.resolve_plan(ctx, plan_id)  # another world's plan: 404
-        return lifecycle.approve_plan(ctx, lifecycle.PlanRef(plan_id=plan_id))
+        def work() -> PlanSummary:
+            ctx = ctx_for(partner, world)
+            kpis.resolve_plan(ctx, plan_id)  # another world's plan: 404
+            return lifecycle.approve_plan(ctx, lifecycle.PlanRef(plan_id=plan_id))
 
-    @v1.post("/worlds/{world}/plans/{plan_id}/discard", tags=["plans"], dependencies=_WRITE)
-    def discard_plan(world: str, plan_id: int, partner: PlanKey) -> PlanSummary:
+        return commit(request, 200, work)
+
+    @v1.post("/worlds/{world}/plans/{plan_id}/discard", tags=["plans"], dependencies=_WRITE, response_model=PlanSummary)
+    def discard_plan(request: Request, world: str, plan_id: PlanId, partner: PlanKey) -> Response:
         """Discard a draft; the committed plan stays as it is."""
-        ctx = ctx_for(partner, world)
-        kpis.resolve_plan(ctx, plan_id)  # another world's plan: 404
-        return lifecycle.discard_draft(ctx, lifecycle.PlanRef(plan_id=plan_id))
+        def work() -> PlanSummary:
+            ctx = ctx_for(partner, world)
+            kpis.resolve_plan(ctx, plan_id)  # another world's plan: 404
+            return lifecycle.discard_draft(ctx, lifecycle.PlanRef(plan_id=plan_id))
+
+        return commit(request, 200, work)
 
     @v1.get("/worlds/{world}/kpis", tags=["plans"])
     def get_kpis(world: str, partner: ReadKey, plan: Annotated[str, Query(description=_PLAN_QUERY_DOC)] = "committed") -> kpis.Kpis:
@@ -568,15 +463,15 @@ def create_app(
 
     # -- advice -----------------------------------------------------------------------------
 
-    @v1.post("/worlds/{world}/insertion-advice", tags=["advice"], dependencies=_WRITE)
-    def advise_insertion(world: str, req: insertion.InsertionRequest, partner: PlanKey) -> insertion.InsertionAdvice:
+    @v1.post("/worlds/{world}/insertion-advice", tags=["advice"], dependencies=_WRITE, response_model=insertion.InsertionAdvice)
+    def advise_insertion(request: Request, world: str, req: insertion.InsertionRequest, partner: PlanKey) -> Response:
         """Where a prospective order fits best into the committed plan (nothing is written)."""
-        return insertion.advise_insertion(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: insertion.advise_insertion(ctx_for(partner, world), req))
 
-    @v1.post("/worlds/{world}/what-if", tags=["advice"], dependencies=_WRITE)
-    def what_if(world: str, req: whatif.WhatIfRequest, partner: PlanKey) -> whatif.WhatIfResult:
+    @v1.post("/worlds/{world}/what-if", tags=["advice"], dependencies=_WRITE, response_model=whatif.WhatIfResult)
+    def what_if(request: Request, world: str, req: whatif.WhatIfRequest, partner: PlanKey) -> Response:
         """Try hypothetical changes on a copy of the world and compare key figures (nothing is saved)."""
-        return whatif.what_if(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: whatif.what_if(ctx_for(partner, world), req))
 
     # -- forecasts --------------------------------------------------------------------------
 
@@ -595,10 +490,10 @@ def create_app(
         """Volumes of one series over a date range."""
         return forecast.history_volume(ctx_for(partner, world), query)
 
-    @v1.post("/worlds/{world}/forecast/fleet-size", tags=["forecasts"], dependencies=_WRITE)
-    def fleet_size(world: str, req: forecast.FleetSizeRequest, partner: PlanKey) -> forecast.FleetSizeOut:
+    @v1.post("/worlds/{world}/forecast/fleet-size", tags=["forecasts"], dependencies=_WRITE, response_model=forecast.FleetSizeOut)
+    def fleet_size(request: Request, world: str, req: forecast.FleetSizeRequest, partner: PlanKey) -> Response:
         """Vehicles needed for a forecast day (P50 and P90 over sampled days; solves, so it takes a while)."""
-        return forecast.fleet_size(ctx_for(partner, world), req)
+        return commit(request, 200, lambda: forecast.fleet_size(ctx_for(partner, world), req))
 
     app.include_router(v1)
     return app

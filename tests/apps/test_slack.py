@@ -5,6 +5,10 @@ The bolt app runs behind its real HTTP server on 127.0.0.1 and receives correctl
 like Slack (including the three-step ``files_upload_v2`` flow) and records every call. The agent is the real
 dispatcher graph on the tiny world with the scripted fake chat model: this checks the door's wiring, not the
 model. Listener work runs in bolt's lazy listeners; the tests wait for its Web API calls, never sleep.
+
+The HTTP gate (body limit, lengths, paths) is driven with raw sockets that send a request head and hold the
+body back: an answer that comes back at all shows the server did not wait for the body (a generous socket
+timeout is only a hang guard).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import sys
 import threading
 import time
@@ -28,7 +33,19 @@ import pytest
 from slack_sdk import WebClient
 
 from copilot.apps.cli import main
-from copilot.apps.slack_bot import APPROVE, REJECT, ROUTE_MAP, SlackDoor, SlackSettings, build_app, make_http_server, thread_id
+from copilot.apps.slack_bot import (
+    APPROVE,
+    MAX_BODY_KB,
+    REJECT,
+    ROUTE_MAP,
+    ApprovalPolicy,
+    SlackDoor,
+    SlackSettings,
+    approval_policy,
+    build_app,
+    make_http_server,
+    thread_id,
+)
 from copilot.errors import ConfigurationError
 from graphs.agent import DispatcherGraph
 from graphs.checkpoint import sqlite_checkpointer
@@ -48,6 +65,7 @@ TEAM = "T0001"
 BOT = "UBOT"
 WAIT_S = 30.0
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+APPROVERS = ApprovalPolicy(approvers=frozenset({"U1", "U2", "U3", "U4"}))
 
 
 # ---- a recording Slack Web API on loopback -----------------------------------------------------------
@@ -146,6 +164,8 @@ class Bot:
     door: SlackDoor
     model: ScriptedChat
     ctx: ToolContext
+    dispatched: list[Any]
+    """Every request bolt's app was given."""
 
     def post(self, body: bytes, content_type: str, *, secret: str = SECRET, timestamp: int | None = None, signed: bool = True) -> tuple[int, bytes]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
@@ -190,6 +210,20 @@ class Bot:
         }
         return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
 
+    def raw(self, head: str, body: bytes = b"") -> tuple[int, bytes]:
+        """Send a request head (and a first piece of its body) on a raw socket; the status and body of the answer.
+
+        The socket is left open for writing: a server that waited for the rest of the body would never answer.
+        """
+        url = urllib.parse.urlsplit(self.url)
+        with socket.create_connection((url.hostname, url.port), timeout=WAIT_S) as sock:
+            sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head_out, _, content = answer.partition(b"\r\n\r\n")
+        return int(head_out.split(b" ", 2)[1]), content
+
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ToolContext]:
@@ -206,18 +240,26 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
 def make_bot(ctx: ToolContext) -> Iterator[Callable[[list[str]], Bot]]:
     closing: list[Callable[[], None]] = []
 
-    def make(script: list[str]) -> Bot:
+    def make(script: list[str], approvals: ApprovalPolicy = APPROVERS, max_body_kb: int = MAX_BODY_KB) -> Bot:
         slack = RecordingSlack()
         closing.append(slack.close)
         model = ScriptedChat(script=script)
-        door = SlackDoor(DispatcherGraph(ctx, model, sqlite_checkpointer(":memory:")), ctx.store, ctx.world_name)
+        door = SlackDoor(DispatcherGraph(ctx, model, sqlite_checkpointer(":memory:")), ctx.store, ctx.world_name, approvals)
         client = WebClient(token="xoxb-test", base_url=f"{slack.url}/api/")
         app = build_app(door, SlackSettings(bot_token="xoxb-test", signing_secret=SECRET), client=client)
-        server = make_http_server(app, "127.0.0.1", 0)
+        dispatched: list[Any] = []
+        dispatch = app.dispatch
+
+        def spy(req: Any) -> Any:
+            dispatched.append(req)
+            return dispatch(req)
+
+        app.dispatch = spy  # type: ignore[method-assign]
+        server = make_http_server(app, "127.0.0.1", 0, max_body_kb=max_body_kb)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         closing.append(server.server_close)
         closing.append(server.shutdown)
-        return Bot(f"http://127.0.0.1:{server.server_port}/slack/events", slack, door, model, ctx)
+        return Bot(f"http://127.0.0.1:{server.server_port}/slack/events", slack, door, model, ctx, dispatched)
 
     yield make
     for close in reversed(closing):

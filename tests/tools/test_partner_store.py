@@ -67,13 +67,29 @@ def test_keys_are_found_by_hash_listed_and_revoked(partners: SqlPartnerStore) ->
 
 
 def test_idempotent_replies_are_claimed_kept_and_released(partners: SqlPartnerStore) -> None:
-    assert partners.reserve_reply("acme", "key-1", "fp-a", max_age_s=3600) is None
-    assert partners.reserve_reply("acme", "key-1", "fp-a", max_age_s=3600) == StoredReply("fp-a", 0, "")  # still running
-    assert partners.reserve_reply("zenith", "key-1", "fp-z", max_age_s=3600) is None  # keys are per partner
+    assert partners.reserve_reply("acme", "key-1", "fp-a", max_age_s=3600, lease_s=60) is None
+    assert partners.reserve_reply("acme", "key-1", "fp-a", max_age_s=3600, lease_s=60) == StoredReply("fp-a", 0, "")  # still running
+    assert partners.reserve_reply("zenith", "key-1", "fp-z", max_age_s=3600, lease_s=60) is None  # keys are per partner
     partners.finish_reply("acme", "key-1", 201, '{"ok": true}')
-    assert partners.reserve_reply("acme", "key-1", "fp-b", max_age_s=3600) == StoredReply("fp-a", 201, '{"ok": true}')
+    assert partners.reserve_reply("acme", "key-1", "fp-b", max_age_s=3600, lease_s=60) == StoredReply("fp-a", 201, '{"ok": true}')
     partners.release_reply("zenith", "key-1")
-    assert partners.reserve_reply("zenith", "key-1", "fp-z2", max_age_s=3600) is None
-    assert partners.reserve_reply("acme", "key-1", "fp-c", max_age_s=0) is None  # expired replies are forgotten
+    assert partners.reserve_reply("zenith", "key-1", "fp-z2", max_age_s=3600, lease_s=60) is None
+    assert partners.reserve_reply("acme", "key-1", "fp-c", max_age_s=0, lease_s=60) is None  # expired replies are forgotten
     with pytest.raises(InputError):
-        partners.reserve_reply("acme", "", "fp", max_age_s=3600)
+        partners.reserve_reply("acme", "", "fp", max_age_s=3600, lease_s=60)
+
+
+def test_a_claim_left_by_a_dead_request_is_taken_over_after_its_lease(partners: SqlPartnerStore) -> None:
+    # the clock ticks one second per call: a 3 s lease runs out after a few calls without renewal
+    assert partners.reserve_reply("acme", "k", "fp-a", max_age_s=3600, lease_s=3) is None
+    assert partners.reserve_reply("acme", "k", "fp-a", max_age_s=3600, lease_s=3) == StoredReply("fp-a", 0, "")  # running
+    partners.renew_reply("acme", "k", lease_s=3)  # the running request renews its claim
+    assert partners.reserve_reply("acme", "k", "fp-a", max_age_s=3600, lease_s=3) == StoredReply("fp-a", 0, "")
+    partners._now()  # time passes without a renewal: the request died (each _now() is one tick)
+    partners._now()
+    partners._now()
+    assert partners.reserve_reply("acme", "k", "fp-a", max_age_s=3600, lease_s=3) is None  # taken over by the retry
+    partners.finish_reply("acme", "k", 200, "{}")
+    for _ in range(5):
+        partners._now()
+    assert partners.reserve_reply("acme", "k", "fp-a", max_age_s=3600, lease_s=3) == StoredReply("fp-a", 200, "{}")  # a kept reply has no lease

@@ -2,7 +2,10 @@
 
 API keys are kept as hashes only (the caller hashes; this module never sees a key). Replies to
 idempotent writes are claimed first (status 0) so that two concurrent requests with one key cannot
-both run, then filled in, or released when the request failed without a reply worth keeping.
+both run, then filled in (in the transaction of the change they answer, when the caller runs both in one
+:meth:`SqlStore.unit_of_work`), or released when the request failed without a reply worth keeping. A claim
+carries a lease that its request renews while it runs: a claim past its lease was left by a request that
+died (a crash, kill -9) and a retry takes it over instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -86,8 +89,11 @@ class SqlPartnerStore:
 
     # -- idempotent replies ------------------------------------------------------------------
 
-    def reserve_reply(self, partner: str, key: str, fingerprint: str, *, max_age_s: int) -> StoredReply | None:
-        """Claim ``key`` for a request (None), or return the reply kept for it (status 0 while the first request runs)."""
+    def reserve_reply(self, partner: str, key: str, fingerprint: str, *, max_age_s: int, lease_s: int) -> StoredReply | None:
+        """Claim ``key`` for a request (None), or return the reply kept for it (status 0 while the first request runs).
+
+        A claim whose lease ran out (its request died without a reply; nothing it did was committed, since the
+        reply is kept in the change's own transaction) is taken over by this request."""
         if not key or len(key) > 255:
             raise InputError("an Idempotency-Key must have 1 to 255 characters")
         now = self._now()
@@ -96,19 +102,30 @@ class SqlPartnerStore:
                 conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < now - max_age_s))
                 where = (idempotency_keys.c.partner == partner) & (idempotency_keys.c.key == key)
                 row = conn.execute(select(idempotency_keys).where(where).with_for_update()).mappings().first()
+                values = {"fingerprint": fingerprint, "status": 0, "body": "", "created_at": now, "lease_until": now + lease_s}
                 if row is not None:
-                    return StoredReply(fingerprint=row["fingerprint"], status=int(row["status"]), body=row["body"])
-                values = {"partner": partner, "key": key, "fingerprint": fingerprint, "status": 0, "body": "", "created_at": now}
-                conn.execute(insert(idempotency_keys).values(**values))
+                    lease = row["lease_until"]
+                    dead = int(row["status"]) == 0 and (int(row["created_at"]) + lease_s if lease is None else int(lease)) < now
+                    if not dead:
+                        return StoredReply(fingerprint=row["fingerprint"], status=int(row["status"]), body=row["body"])
+                    conn.execute(update(idempotency_keys).where(where).values(**values))
+                    return None
+                conn.execute(insert(idempotency_keys).values(partner=partner, key=key, **values))
                 return None
         except _Raced:  # a concurrent request claimed the same key first (PostgreSQL)
             return StoredReply(fingerprint=fingerprint, status=0, body="")
+
+    def renew_reply(self, partner: str, key: str, *, lease_s: int) -> None:
+        """Extend a running claim's lease to ``lease_s`` seconds from now."""
+        where = (idempotency_keys.c.partner == partner) & (idempotency_keys.c.key == key) & (idempotency_keys.c.status == 0)
+        with self._store._tx(write=True, what="renewing an idempotency claim") as conn:
+            conn.execute(update(idempotency_keys).where(where).values(lease_until=self._now() + lease_s))
 
     def finish_reply(self, partner: str, key: str, status: int, body: str) -> None:
         """Keep the reply of a claimed key."""
         where = (idempotency_keys.c.partner == partner) & (idempotency_keys.c.key == key)
         with self._store._tx(write=True, what="keeping an idempotent reply") as conn:
-            conn.execute(update(idempotency_keys).where(where).values(status=status, body=body))
+            conn.execute(update(idempotency_keys).where(where).values(status=status, body=body, lease_until=None))
 
     def release_reply(self, partner: str, key: str) -> None:
         """Forget a claim (its request failed without a reply worth keeping)."""

@@ -232,7 +232,9 @@ api_keys = Table(
 )
 
 # Replies to writes sent with an ``Idempotency-Key`` (migration 0004), per partner and key: the
-# request's fingerprint and the stored reply; ``status`` 0 marks a request still being answered.
+# request's fingerprint and the stored reply; ``status`` 0 marks a request still being answered, whose
+# claim is renewed while it runs (``lease_until``, migration 0005): a claim past its lease was left by a
+# request that died and may be taken over by a retry.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -242,4 +244,5 @@ idempotency_keys = Table(
     Column("status", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
+    Column("lease_until", BigInteger, nullable=True),
 )

@@ -2,6 +2,11 @@
 
 Every public method is one database transaction; every write also appends a row to the audit log
 in that same transaction, so an audit row exists exactly when its change does.
+
+:meth:`SqlStore.unit_of_work` joins several writes into one transaction (a fact and the draft re-planned
+for it, an idempotent reply with the change it answers): inside the block every write, and every read
+after the first write, runs on one connection, committed when the block ends and rolled back whole when it
+raises, so a crash leaves the store before or after the block, never between.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
+from typing import TypeVar
 
-from sqlalchemy import Connection, delete, exc, func, insert, select, update
+from sqlalchemy import Connection, RootTransaction, delete, exc, func, insert, select, update
 
 from copilot.domain import HistoryRow, Order, Plan, PlanStatus, Vehicle, World
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
@@ -40,6 +47,28 @@ def _changes(old: object, new: object) -> str:
 
 
 _KEYS = ("world_id", "id", "position")
+_T = TypeVar("_T", Order, Vehicle)
+
+
+class _Unit:
+    """The open transaction of a :meth:`SqlStore.unit_of_work` (opened by its first write)."""
+
+    __slots__ = ("conn", "tx")
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.tx: RootTransaction | None = None
+
+
+def _apply(stored: _T, base: _T, wanted: _T) -> _T:
+    """``stored`` with the fields that ``wanted`` changes against ``base`` (a field update on the current row)."""
+    fields = dataclasses.fields(wanted)
+    return dataclasses.replace(stored, **{f.name: getattr(wanted, f.name) for f in fields if getattr(wanted, f.name) != getattr(base, f.name)})
+
+
+def _changed_columns(old: dict[str, object], new: dict[str, object]) -> dict[str, object]:
+    """The columns of ``new`` whose value differs from ``old`` (keys excluded): a field update, not a row rewrite."""
+    return {k: v for k, v in new.items() if k not in _KEYS and old.get(k) != v}
 
 
 class SqlStore:
@@ -54,6 +83,7 @@ class SqlStore:
         self._actor = actor
         self._now = now or (lambda: int(time.time()))
         self._history: HistoryQueries | None = None
+        self._unit: ContextVar[_Unit | None] = ContextVar(f"unit_of_work_{id(self)}", default=None)
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -110,9 +140,49 @@ class SqlStore:
         return conn
 
     @contextmanager
+    def unit_of_work(self, *, lock: bool = False) -> Iterator[None]:
+        """One transaction for every write in the block (see the module docstring); nested blocks join the outer one.
+
+        ``lock`` opens the write transaction at once, so that the block's reads too see a state no other
+        writer can change before the block commits (e.g. re-checking a draft while approving it).
+        """
+        if self._unit.get() is not None:
+            yield
+            return
+        unit = _Unit()
+        token = self._unit.set(unit)
+        try:
+            if lock:
+                self._open(unit)
+            yield
+            if unit.tx is not None:
+                unit.tx.commit()
+        except BaseException:
+            if unit.tx is not None and unit.tx.is_active:
+                unit.tx.rollback()
+            raise
+        finally:
+            self._unit.reset(token)
+            if unit.conn is not None:
+                unit.conn.close()
+
+    def _open(self, unit: _Unit) -> Connection:
+        if unit.conn is None:
+            unit.conn = self._connect(write=True)
+            unit.tx = unit.conn.begin()
+        return unit.conn
+
+    @contextmanager
     def _tx(
         self, *, write: bool = False, what: str = "the change", rejected: Callable[[str], CopilotError] = InputError
     ) -> Iterator[Connection]:
+        unit = self._unit.get()
+        if unit is not None and (write or unit.conn is not None):
+            try:
+                yield self._open(unit)
+            except exc.IntegrityError as e:
+                raise rejected(f"{what} was rejected by the database, nothing was changed: {e.orig}") from e
+            return
         conn = self._connect(write=write)
         try:
             with conn.begin():
@@ -190,31 +260,41 @@ class SqlStore:
             value = conn.scalar(select(worlds.c.clock).where(worlds.c.id == q.world_id(conn, world)))
             return None if value is None else int(value)
 
-    def update_vehicle(self, world: str, vehicle: Vehicle, *, actor: str | None = None) -> None:
-        """Replace a stored vehicle (same id); the changed world must still be valid."""
+    def update_vehicle(self, world: str, vehicle: Vehicle, *, actor: str | None = None, base: Vehicle | None = None) -> None:
+        """Write the fields of ``vehicle`` that differ from ``base`` (the vehicle as the caller read it; default:
+        as stored now) onto the stored vehicle of that id; the changed world must still be valid."""
         with self._tx(write=True, what=f"updating vehicle {vehicle.id!r}") as conn:
             wid = q.world_id(conn, world, lock=True)
             current = q.load_world(conn, world)
-            old = current.vehicle(vehicle.id)
-            dataclasses.replace(current, vehicles=tuple(vehicle if v.id == vehicle.id else v for v in current.vehicles))  # validates
-            values = {k: v for k, v in rows.vehicle_row(wid, 0, vehicle).items() if k not in _KEYS}
-            conn.execute(update(vehicles).where(vehicles.c.world_id == wid, vehicles.c.id == vehicle.id).values(**values))
+            stored = current.vehicle(vehicle.id)
+            old = stored if base is None else base
+            # only the fields this change sets are written: a concurrent change to another field stays
+            new = _apply(stored, old, vehicle)
+            dataclasses.replace(current, vehicles=tuple(new if v.id == vehicle.id else v for v in current.vehicles))  # validates
+            values = _changed_columns(rows.vehicle_row(wid, 0, stored), rows.vehicle_row(wid, 0, new))
+            if values:
+                conn.execute(update(vehicles).where(vehicles.c.world_id == wid, vehicles.c.id == vehicle.id).values(**values))
             q.touch(conn, wid, self._now())
-            self._audit(conn, world, "update_vehicle", f"vehicle {vehicle.id}: {_changes(old, vehicle)}", actor)
+            self._audit(conn, world, "update_vehicle", f"vehicle {vehicle.id}: {_changes(stored, new)}", actor)
 
-    def update_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
-        """Replace a stored order (same id), windows included; the changed world must still be valid."""
+    def update_order(self, world: str, order: Order, *, actor: str | None = None, base: Order | None = None) -> None:
+        """Write the fields of ``order`` that differ from ``base`` (the order as the caller read it; default: as
+        stored now), windows included, onto the stored order of that id; the changed world must still be valid."""
         with self._tx(write=True, what=f"updating order {order.id!r}") as conn:
             wid = q.world_id(conn, world, lock=True)
             current = q.load_world(conn, world)
-            old = current.order(order.id)
-            dataclasses.replace(current, orders=tuple(order if o.id == order.id else o for o in current.orders))  # validates
-            values = {k: v for k, v in rows.order_row(wid, 0, order).items() if k not in _KEYS}
-            conn.execute(update(orders).where(orders.c.world_id == wid, orders.c.id == order.id).values(**values))
-            conn.execute(delete(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == order.id))
-            q.insert_rows(conn, order_windows, rows.window_rows(wid, order))
+            stored = current.order(order.id)
+            old = stored if base is None else base
+            new = _apply(stored, old, order)
+            dataclasses.replace(current, orders=tuple(new if o.id == order.id else o for o in current.orders))  # validates
+            values = _changed_columns(rows.order_row(wid, 0, stored), rows.order_row(wid, 0, new))
+            if values:
+                conn.execute(update(orders).where(orders.c.world_id == wid, orders.c.id == order.id).values(**values))
+            if new.windows != stored.windows:
+                conn.execute(delete(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == order.id))
+                q.insert_rows(conn, order_windows, rows.window_rows(wid, new))
             q.touch(conn, wid, self._now())
-            self._audit(conn, world, "update_order", f"order {order.id}: {_changes(old, order)}", actor)
+            self._audit(conn, world, "update_order", f"order {order.id}: {_changes(stored, new)}", actor)
 
     def add_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
         """Add one new order to a stored world."""
