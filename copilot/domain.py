@@ -14,6 +14,16 @@ from typing import TypeVar
 
 from copilot.errors import InputError, NotFound
 
+# Bounds of every stored number and name: generous for any courier day, small enough that no door (CSV,
+# HTTP, MCP, chat) can hand a database or a solver a number it overflows on.
+MAX_UNITS = 1_000_000  # parcels: an order's demand, a vehicle's capacity
+EPOCH_MIN = 0  # 1970-01-01
+EPOCH_MAX = 7_258_118_400  # 2200-01-01: times, windows and shifts lie between
+MAX_SERVICE_S = 24 * 3600
+MAX_ROUTE_S = 7 * 24 * 3600
+MAX_ID_CHARS = 100
+MAX_VOLUME = 1_000_000_000  # one day's orders in a history series
+
 
 def _require(cond: bool, message: str) -> None:
     if not cond:
@@ -23,6 +33,12 @@ def _require(cond: bool, message: str) -> None:
 def _check_id(kind: str, value: str) -> None:
     _require(isinstance(value, str) and value.strip() != "", f"{kind} id must be a non-empty text, got {value!r}")
     _require(value == value.strip(), f"{kind} id {value!r} has leading or trailing spaces")
+    _require(len(value) <= MAX_ID_CHARS, f"{kind} id must have at most {MAX_ID_CHARS} characters, got {len(value)}")
+    _require("/" not in value and value.isprintable(), f"{kind} id {value[:40]!r} must not contain '/' or control characters")
+
+
+def _check_time(what: str, value: int) -> None:
+    _require(EPOCH_MIN <= value <= EPOCH_MAX, f"{what} must lie between 1970 and 2200, got epoch second {value}")
 
 
 class OrderKind(enum.StrEnum):
@@ -75,6 +91,8 @@ class TimeWindow:
 
     def __post_init__(self) -> None:
         _require(isinstance(self.start, int) and isinstance(self.end, int), "time window bounds must be whole seconds")
+        _check_time("a time", self.start)
+        _check_time("a time", self.end)
         _require(self.end >= self.start, f"time window ends ({self.end}) before it starts ({self.start})")
 
     def contains(self, t: int) -> bool:
@@ -119,7 +137,10 @@ class Vehicle:
     def __post_init__(self) -> None:
         _check_id("vehicle", self.id)
         _check_id("depot", self.depot_id)
-        _require(isinstance(self.capacity, int) and self.capacity > 0, f"vehicle {self.id}: capacity must be a positive whole number, got {self.capacity!r}")
+        _require(
+            isinstance(self.capacity, int) and 0 < self.capacity <= MAX_UNITS,
+            f"vehicle {self.id}: capacity must be a positive whole number (at most {MAX_UNITS} parcels), got {self.capacity!r}",
+        )
         _require(
             isinstance(self.speed_kmh, int | float) and math.isfinite(self.speed_kmh) and 0 < self.speed_kmh <= 200,
             f"vehicle {self.id}: speed must be between 0 and 200 km/h, got {self.speed_kmh!r}",
@@ -128,9 +149,16 @@ class Vehicle:
             isinstance(self.cost_per_km, int | float) and math.isfinite(self.cost_per_km) and self.cost_per_km >= 0,
             f"vehicle {self.id}: cost per km must be zero or more, got {self.cost_per_km!r}",
         )
-        _require(self.fixed_cost >= 0, f"vehicle {self.id}: fixed cost must be zero or more")
+        _require(self.cost_per_km <= 1e6, f"vehicle {self.id}: cost per km must be at most 1000000, got {self.cost_per_km!r}")
+        _require(
+            isinstance(self.fixed_cost, int | float) and math.isfinite(self.fixed_cost) and 0 <= self.fixed_cost <= 1e9,
+            f"vehicle {self.id}: fixed cost must be between 0 and 1e9, got {self.fixed_cost!r}",
+        )
         if self.max_route_duration_s is not None:
-            _require(self.max_route_duration_s > 0, f"vehicle {self.id}: maximum route duration must be positive")
+            _require(0 < self.max_route_duration_s <= MAX_ROUTE_S, f"vehicle {self.id}: maximum route duration must be positive and at most 7 days")
+        for what, at in (("unavailable from", self.unavailable_from), ("delayed until", self.delayed_until)):
+            if at is not None:
+                _check_time(f"vehicle {self.id}: {what}", at)
         for s in self.skills:
             _require(s.strip() != "" and s == s.strip(), f"vehicle {self.id}: skill names must be non-empty words, got {s!r}")
 
@@ -165,8 +193,14 @@ class Order:
     def __post_init__(self) -> None:
         _check_id("order", self.id)
         _require(isinstance(self.kind, OrderKind), f"order {self.id}: kind must be pickup or delivery, got {self.kind!r}")
-        _require(isinstance(self.demand, int) and self.demand >= 0, f"order {self.id}: demand must be a whole number of parcels, zero or more, got {self.demand!r}")
-        _require(isinstance(self.service_s, int) and self.service_s >= 0, f"order {self.id}: service time must be zero or more seconds, got {self.service_s!r}")
+        _require(
+            isinstance(self.demand, int) and 0 <= self.demand <= MAX_UNITS,
+            f"order {self.id}: demand must be a whole number of parcels, zero or more (at most {MAX_UNITS}), got {self.demand!r}",
+        )
+        _require(
+            isinstance(self.service_s, int) and 0 <= self.service_s <= MAX_SERVICE_S,
+            f"order {self.id}: service time must be zero or more seconds (at most {MAX_SERVICE_S}, a day), got {self.service_s!r}",
+        )
         starts = [w.start for w in self.windows]
         _require(starts == sorted(starts), f"order {self.id}: time windows must be in time order")
         for a, b in zip(self.windows, self.windows[1:], strict=False):
@@ -186,7 +220,7 @@ class HistoryRow:
     volume: int
 
     def __post_init__(self) -> None:
-        _require(self.volume >= 0, f"history {self.series} {self.date}: volume must be zero or more, got {self.volume}")
+        _require(0 <= self.volume <= MAX_VOLUME, f"history {self.series} {self.date}: volume must be zero or more (at most {MAX_VOLUME}), got {self.volume}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +239,7 @@ class World:
 
     def __post_init__(self) -> None:
         _require(self.name.strip() != "", "world name must not be empty")
+        _require(self.date == "" or "1970-01-01" <= self.date < "2200-01-01", f"world date must lie between 1970 and 2199, got {self.date!r}")
         for kind, items in (("depot", self.depots), ("vehicle", self.vehicles), ("order", self.orders)):
             seen: set[str] = set()
             for it in items:

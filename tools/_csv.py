@@ -20,6 +20,7 @@ from copilot.units import format_offset, format_time, parse_offset, parse_time
 _OFFSET_AT_END_RE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME_EXAMPLE = "2022-05-01T08:00:00+08:00"
+MAX_PROBLEM_CHARS = 300
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Problems:
     items: list[str] = field(default_factory=list)
 
     def add(self, where: str, message: str) -> None:
+        if len(message) > MAX_PROBLEM_CHARS:  # a bad cell can be megabytes long: quote its start only
+            message = message[: MAX_PROBLEM_CHARS - 3] + "..."
         self.items.append(f"{where}: {message}")
 
     def __len__(self) -> int:

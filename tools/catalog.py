@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from copilot.domain import Order, PlanStatus, World
 from copilot.units import format_offset, format_time
-from tools.context import PlanSummary, ToolContext, summarize
+from tools.context import PlanSummary, RequestModel, ToolContext, summarize
 from tools.kpis import PlanSelector, resolve_plan
 
 _PLAN_FIELD_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the most recent draft awaiting approval) or a plan id"
@@ -135,11 +135,11 @@ def list_vehicles(ctx: ToolContext) -> VehicleList:
     )
 
 
-class OrderListRequest(BaseModel):
+class OrderListRequest(RequestModel):
     """Which orders to list (in import order)."""
 
     include_cancelled: bool = Field(default=True, description="list cancelled orders too")
-    offset: int = Field(default=0, ge=0, description="skip this many orders first")
+    offset: int = Field(default=0, ge=0, le=10_000_000, description="skip this many orders first")
     limit: int = Field(default=500, ge=1, le=5000, description="at most this many orders")
 
 
@@ -242,7 +242,7 @@ def list_plans(ctx: ToolContext) -> PlanList:
     )
 
 
-class PlanLookup(BaseModel):
+class PlanLookup(RequestModel):
     """A plan to show."""
 
     plan: PlanSelector = Field(default="committed", description=_PLAN_FIELD_DOC)

@@ -11,13 +11,23 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
 from copilot.errors import ConfigurationError, InputError
 from copilot.ports import DispatchStore, Forecaster, HistoryReader, StoredPlan
 from copilot.units import format_clock, format_time, parse_time
 from tools.planning import PlanningDeps, PlanSettings
+
+ID_PATTERN = r"^[^/\x00-\x1f\x7f]{1,100}$"  # an id a partner can name in a URL path: no '/', no control characters
+MAX_TEXT = 5000  # characters of any text field of a request (a customer note is the longest)
+
+
+class RequestModel(BaseModel):
+    """The base of every tool request: numbers are finite and texts bounded, whatever door they come through."""
+
+    model_config = ConfigDict(allow_inf_nan=False, str_max_length=MAX_TEXT)
+
 
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from copilot.domain import Order, OrderKind, Plan, World
 from copilot.errors import InputError
 from copilot.units import format_clock
-from tools.context import ToolContext, find_order, find_vehicle
+from tools.context import RequestModel, ToolContext, find_order, find_vehicle
 from tools.insertion import InsertionOption, ShiftedStop, VehicleReason, committed_plan, option_out, shifted_out
 from tools.routes import Insertion, PlanState, Problem, RouteBase, Shift, apply_move, check_movable, route_time, shifts_between
 
@@ -44,7 +44,7 @@ TIGHT_MIN = 15  # a window or shift with at most this many minutes of slack is c
 TIGHT_LOAD_SHARE = 0.10  # spare capacity at most this share of capacity is called tight
 
 
-class WhyOnVehicleRequest(BaseModel):
+class WhyOnVehicleRequest(RequestModel):
     """Which order to explain."""
 
     order_id: str = Field(description="an order routed in the committed plan")
@@ -99,7 +99,7 @@ class WhyOnVehicle(BaseModel):
     summary: str
 
 
-class WhyUnassignedRequest(BaseModel):
+class WhyUnassignedRequest(RequestModel):
     """Which order to explain."""
 
     order_id: str = Field(description="an order not routed in the committed plan")
@@ -117,7 +117,7 @@ class WhyUnassigned(BaseModel):
     summary: str
 
 
-class MoveCostRequest(BaseModel):
+class MoveCostRequest(RequestModel):
     """A manual move to cost."""
 
     order_id: str

@@ -17,14 +17,14 @@ import random
 from datetime import date, timedelta
 from statistics import NormalDist
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from copilot.domain import Depot, Vehicle
 from copilot.errors import InputError
 from copilot.forecasting import MAX_HORIZON_DAYS, DailySeries, SeriesForecast, parse_day
 from copilot.routing import FleetVehicle, RoutingProblem, SolveOptions, Stop, route_distance
 from copilot.units import haversine_m, travel_seconds
-from tools.context import ToolContext
+from tools.context import RequestModel, ToolContext
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -48,7 +48,7 @@ def _load_series(ctx: ToolContext, series: str) -> DailySeries:
 # --------------------------------------------------------------------------------------------------
 
 
-class ForecastRequest(BaseModel):
+class ForecastRequest(RequestModel):
     """Which series to forecast, for how many days."""
 
     series: str = Field(description="the series key as stored, e.g. a region id like '31' (list_series shows them)")
@@ -153,7 +153,7 @@ def list_series(ctx: ToolContext) -> SeriesList:
     )
 
 
-class HistoryRequest(BaseModel):
+class HistoryRequest(RequestModel):
     """A series and a date range (both ends included)."""
 
     series: str = Field(description="the series key, e.g. '53'")
@@ -220,7 +220,7 @@ def history_volume(ctx: ToolContext, request: HistoryRequest) -> HistoryOut:
     )
 
 
-class ProfileRequest(BaseModel):
+class ProfileRequest(RequestModel):
     """A series and an optional date range (default: the whole history)."""
 
     series: str = Field(description="the series key, e.g. '31'")
@@ -282,21 +282,30 @@ VEHICLE_COST = 100_000  # per vehicle used, as 100 km of driving (distances cost
 DROP_PENALTY = 10**7  # per order left out: more than a vehicle, so an order is dropped only when no vehicle can serve it
 
 
-class FleetSizeRequest(BaseModel):
+MAX_FLEET_WORK_S = 120.0  # solver seconds one fleet-size request may spend over all its samples
+
+
+class FleetSizeRequest(RequestModel):
     """A day to size the fleet for, and how to sample it."""
 
     day: str | None = Field(default=None, description="ISO date within 28 days after the history (default: the first forecast day)")
     series: list[str] | None = Field(default=None, description="series whose volumes add up to the day's orders (default: every series)")
     samples: int = Field(default=5, ge=1, le=50, description="sampled order sets; each is solved once")
-    seed: int = Field(default=0, description="seed of the sampled locations (same seed, same answer)")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="seed of the sampled locations (same seed, same answer)")
     time_limit_s: float = Field(default=2.0, gt=0, le=60, description="solver time cap per sample")
-    iterations: int | None = Field(default=200, ge=1, description="solver work per sample (fixed work gives repeatable answers; None: time only)")
+    iterations: int | None = Field(default=200, ge=1, le=100_000, description="solver work per sample (fixed work gives repeatable answers; None: time only)")
     service_min: float = Field(default=3.0, ge=0, le=120, description="minutes of service per order")
     parcels_per_order: int = Field(default=1, ge=1, le=1000)
     center_lat: float | None = Field(default=None, ge=-90, le=90, description="centre of the service area (default: the depot)")
     center_lng: float | None = Field(default=None, ge=-180, le=180)
     radius_km: float = Field(default=5.0, gt=0, le=100, description="radius of the service area, used when the world has no past order locations")
     level: int = Field(default=80, ge=50, le=99, description="interval level of the volume forecast used for sampling")
+
+    @model_validator(mode="after")
+    def _bounded_work(self) -> FleetSizeRequest:
+        if self.samples * self.time_limit_s > MAX_FLEET_WORK_S:
+            raise ValueError(f"samples x time_limit_s may be at most {MAX_FLEET_WORK_S:g} solver seconds per request, got {self.samples * self.time_limit_s:g}")
+        return self
 
 
 class FleetSample(BaseModel):

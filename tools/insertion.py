@@ -12,21 +12,21 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Location, Order, OrderKind, Plan, TimeWindow, World
+from copilot.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, World
 from copilot.errors import InputError
 from copilot.units import format_clock
-from tools.context import ToolContext, parse_user_time
+from tools.context import RequestModel, ToolContext, parse_user_time
 from tools.routes import Insertion, PlanState, ReasonCode, Shift
 
 NEW_ORDER_ID = "NEW"
 
 
-class InsertionRequest(BaseModel):
+class InsertionRequest(RequestModel):
     """A prospective order to fit into the committed plan."""
 
     lat: float = Field(ge=-90, le=90, description="latitude of the customer, degrees (WGS84)")
     lng: float = Field(ge=-180, le=180, description="longitude of the customer, degrees (WGS84)")
-    demand: int = Field(ge=0, description="parcel units picked up or delivered")
+    demand: int = Field(ge=0, le=MAX_UNITS, description="parcel units picked up or delivered")
     service_min: float = Field(default=0.0, ge=0, le=24 * 60, description="minutes spent at the customer")
     tw_start: str | None = Field(default=None, description="window opens: HH:MM on the world's day or ISO 8601 with offset")
     tw_end: str | None = Field(default=None, description="window closes: HH:MM on the world's day or ISO 8601 with offset")

@@ -17,7 +17,7 @@ from copilot.domain import Order, Plan, PlanStatus, Route, Vehicle, World
 from copilot.errors import InputError, NotFound
 from copilot.ports import StoredPlan
 from copilot.units import format_clock, haversine_m, travel_seconds
-from tools.context import ToolContext, find_order, find_vehicle
+from tools.context import RequestModel, ToolContext, find_order, find_vehicle
 
 PlanSelector = Literal["committed", "draft"] | int
 
@@ -59,7 +59,7 @@ def resolve_plan(ctx: ToolContext, which: PlanSelector = "committed") -> StoredP
 # --------------------------------------------------------------------------------------------------
 
 
-class KpiRequest(BaseModel):
+class KpiRequest(RequestModel):
     """Which plan to measure."""
 
     plan: PlanSelector = Field(default="committed", description=_PLAN_FIELD_DOC)
@@ -172,7 +172,7 @@ def _hhmm(epoch: int | None, off: int) -> str | None:
     return None if epoch is None else format_clock(epoch, off)
 
 
-class OrderLookup(BaseModel):
+class OrderLookup(RequestModel):
     """An order to look up."""
 
     order_id: str = Field(description="the order id, e.g. P23511")
@@ -270,7 +270,7 @@ def order_status(ctx: ToolContext, request: OrderLookup) -> OrderStatus:
     return out
 
 
-class VehicleLookup(BaseModel):
+class VehicleLookup(RequestModel):
     """A vehicle to look up."""
 
     vehicle_id: str = Field(description="the vehicle id, e.g. HZ-V3")
@@ -406,7 +406,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 
 
-class NotesRequest(BaseModel):
+class NotesRequest(RequestModel):
     """Which customer notes to list."""
 
     order_id: str | None = Field(default=None, description="one order's note; None: every active order that has a note")
@@ -447,7 +447,7 @@ def order_notes(ctx: ToolContext, request: NotesRequest | None = None) -> Notes:
 # --------------------------------------------------------------------------------------------------
 
 
-class CompareRequest(BaseModel):
+class CompareRequest(RequestModel):
     """Two stored plans to compare."""
 
     plan: PlanSelector = Field(default="draft", description=_PLAN_FIELD_DOC)

@@ -14,23 +14,25 @@ from pydantic import BaseModel, Field
 from copilot.domain import PlanStatus, World
 from copilot.errors import InfeasibleError, InputError
 from copilot.units import format_time
-from tools.context import PlanSummary, ToolContext, parse_user_time, summarize
+from tools.context import PlanSummary, RequestModel, ToolContext, parse_user_time, summarize
 from tools.planning import plan_world
 
+MAX_TIME_LIMIT_S = 60.0  # the longest search one request may ask for
 
-class PlanDayRequest(BaseModel):
+
+class PlanDayRequest(RequestModel):
     """Plan the whole day (from the clock on, keeping work already started)."""
 
-    time_limit_s: float | None = Field(default=None, gt=0, le=600, description="search time; default from settings")
+    time_limit_s: float | None = Field(default=None, gt=0, le=MAX_TIME_LIMIT_S, description="search time in seconds (at most 60); default from settings")
 
 
-class PlanRef(BaseModel):
+class PlanRef(RequestModel):
     """A plan by id; None means the most recent draft."""
 
     plan_id: int | None = None
 
 
-class ClockRequest(BaseModel):
+class ClockRequest(RequestModel):
     """Set the simulated current time: HH:MM on the world's day, or ISO 8601 with offset."""
 
     at: str

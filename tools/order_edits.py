@@ -13,20 +13,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Priority, TimeWindow
+from copilot.domain import MAX_UNITS, Priority, TimeWindow
 from copilot.errors import InputError
 from tools.catalog import OrderOut, order_out
-from tools.context import PlanSummary, ToolContext, find_order, parse_user_time
+from tools.context import PlanSummary, RequestModel, ToolContext, find_order, parse_user_time
 from tools.events import _started, with_orders
 from tools.lifecycle import replan
 
 
-class OrderChanges(BaseModel):
+class OrderChanges(RequestModel):
     """The fields of an order to change (leave a field out to keep it)."""
 
     tw_start: str | None = Field(default=None, description="new window start: HH:MM or ISO 8601 (give both ends)")
     tw_end: str | None = Field(default=None, description="new window end: HH:MM or ISO 8601 (give both ends)")
-    demand: int | None = Field(default=None, ge=0, description="parcel units")
+    demand: int | None = Field(default=None, ge=0, le=MAX_UNITS, description="parcel units")
     service_min: float | None = Field(default=None, ge=0, le=24 * 60, description="minutes at the customer")
     priority: Literal["normal", "high"] | None = None
     customer: str | None = Field(default=None, max_length=500)

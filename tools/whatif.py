@@ -35,16 +35,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from copilot.domain import Location, Order, OrderKind, Plan, TimeWindow, Vehicle, World
+from copilot.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, Vehicle, World
 from copilot.errors import InputError
 from copilot.forecasting import MAX_HORIZON_DAYS, parse_day
 from copilot.units import format_clock, haversine_m, travel_seconds
-from tools.context import ToolContext, UnassignedOut, find_order, find_vehicle, parse_user_time
+from tools.context import RequestModel, ToolContext, UnassignedOut, find_order, find_vehicle, parse_user_time
 from tools.forecast import ForecastRequest, HistoryRequest, forecast_demand, history_volume
 from tools.kpis import Kpis, plan_kpis
 from tools.planning import PlanningDeps, PlanSettings, frozen_state, plan_world
 
 NEW_VEHICLE_PREFIX = "WHATIF-"
+MAX_RESAMPLED_ORDERS = 3000  # a what-if day is planned within one request: a bounded amount of work
 NEW_ORDER_PREFIX = "WHATIF-O"
 
 # --------------------------------------------------------------------------------------------------
@@ -52,25 +53,25 @@ NEW_ORDER_PREFIX = "WHATIF-O"
 # --------------------------------------------------------------------------------------------------
 
 
-class AddVehicles(BaseModel):
+class AddVehicles(RequestModel):
     """Add vehicles that copy a template vehicle (depot, speed, costs, skills), optionally with another capacity or shift."""
 
     kind: Literal["add_vehicles"] = "add_vehicles"
     count: int = Field(default=1, ge=1, le=50, description="how many vehicles to add")
     like: str = Field(description="id of the vehicle to copy, e.g. HZ-V1")
-    capacity: int | None = Field(default=None, gt=0, description="parcel capacity of the new vehicles (default: the template's)")
+    capacity: int | None = Field(default=None, gt=0, le=MAX_UNITS, description="parcel capacity of the new vehicles (default: the template's)")
     shift_start: str | None = Field(default=None, description="shift start, HH:MM local (default: the template's)")
     shift_end: str | None = Field(default=None, description="shift end, HH:MM local (default: the template's)")
 
 
-class RemoveVehicles(BaseModel):
+class RemoveVehicles(RequestModel):
     """Take vehicles off the road: they take no work (from the current time on; work already started stays done)."""
 
     kind: Literal["remove_vehicles"] = "remove_vehicles"
     vehicle_ids: list[str] = Field(min_length=1, description="ids of the vehicles to remove")
 
 
-class ChangeShift(BaseModel):
+class ChangeShift(RequestModel):
     """Give vehicles a new shift start and/or end."""
 
     kind: Literal["change_shift"] = "change_shift"
@@ -87,21 +88,21 @@ class ChangeShift(BaseModel):
         return self
 
 
-class ScaleDemand(BaseModel):
+class ScaleDemand(RequestModel):
     """Multiply the parcels of the orders not yet started: whole parcels, at least 1 per order, the total follows the factor."""
 
     kind: Literal["scale_demand"] = "scale_demand"
     factor: float = Field(gt=0, le=100, description="multiplier greater than 0: 1.5 means 50% more parcels, 0.8 means 20% fewer")
 
 
-class RemoveOrders(BaseModel):
+class RemoveOrders(RequestModel):
     """Drop orders from the day (a pickup-and-delivery pair is dropped as a whole)."""
 
     kind: Literal["remove_orders"] = "remove_orders"
     order_ids: list[str] = Field(min_length=1, description="ids of the orders to drop")
 
 
-class DelayVehicle(BaseModel):
+class DelayVehicle(RequestModel):
     """A vehicle starts nothing before the current time (or its shift start, when no time is set) plus some minutes."""
 
     kind: Literal["delay_vehicle"] = "delay_vehicle"
@@ -109,26 +110,26 @@ class DelayVehicle(BaseModel):
     minutes: int = Field(gt=0, le=24 * 60, description="delay in minutes")
 
 
-class FleetSize(BaseModel):
+class FleetSize(RequestModel):
     """Run with only ``count`` vehicles: the available vehicles with the least planned work (stops in the committed plan, then the highest id) are taken off."""
 
     kind: Literal["fleet_size"] = "fleet_size"
     count: int = Field(ge=1, le=500, description="how many vehicles to keep on the road")
 
 
-class ResampleOrders(BaseModel):
+class ResampleOrders(RequestModel):
     """The day gets exactly ``count`` active orders: orders not yet started are dropped at random, or copies of randomly drawn ones are added (seeded)."""
 
     kind: Literal["resample_orders"] = "resample_orders"
-    count: int = Field(ge=0, le=10_000, description="active (not cancelled) orders the day should have")
-    seed: int = Field(default=0, description="seed of the random draw (same seed, same orders)")
+    count: int = Field(ge=0, le=MAX_RESAMPLED_ORDERS, description="active (not cancelled) orders the day should have")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="seed of the random draw (same seed, same orders)")
     jitter_m: int = Field(default=300, ge=0, le=5000, description="a copy is placed uniformly within this many metres of the order it copies (0: at the same place)")
 
 
 Change = Annotated[AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle | FleetSize | ResampleOrders, Field(discriminator="kind")]
 
 
-class WhatIfRequest(BaseModel):
+class WhatIfRequest(RequestModel):
     """Hypothetical changes to try on a copy of the world; nothing is saved."""
 
     changes: list[Change] = Field(min_length=1, max_length=20, description="changes, applied in this order")
@@ -562,7 +563,7 @@ def what_if(ctx: ToolContext, request: WhatIfRequest) -> WhatIfResult:
 # --------------------------------------------------------------------------------------------------
 
 
-class ForecastDayRequest(BaseModel):
+class ForecastDayRequest(RequestModel):
     """A day whose number of orders follows the demand forecast of the world's history."""
 
     series: list[str] | None = Field(default=None, description="history series whose forecasts add up to the day's volume (default: every series)")

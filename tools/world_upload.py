@@ -15,8 +15,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from copilot.domain import World
+from copilot.errors import ImportFailed
 from tools.world_io import read_world
 
+# A world sent over the API is planned and listed within requests: its size is bounded (a bigger day is
+# split by depot or region into several worlds).
+MAX_DEPOTS = 50
+MAX_VEHICLES = 500
+MAX_ORDERS = 5000
+MAX_HISTORY_ROWS = 200_000
 WORLD_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
 
@@ -44,4 +51,9 @@ def read_uploaded_world(upload: WorldUpload, stored_name: str | None = None) -> 
             (folder / name).write_text(text, encoding="utf-8")
         (folder / "world.json").write_text(json.dumps({**upload.world, "name": upload.name}), encoding="utf-8")
         world = read_world(folder)
+    too_many = [f"{what}: {len(items)} rows, at most {cap} per world" for what, items, cap in (
+        ("depots.csv", world.depots, MAX_DEPOTS), ("vehicles.csv", world.vehicles, MAX_VEHICLES), ("orders.csv", world.orders, MAX_ORDERS),
+        ("history.csv", world.history, MAX_HISTORY_ROWS)) if len(items) > cap]
+    if too_many:
+        raise ImportFailed(too_many)
     return replace(world, name=stored_name or upload.name)

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 5 * 1024 * 1024
 IDEMPOTENCY_TTL_S = 24 * 3600
+MAX_PROBLEMS_SHOWN = 200  # located problems in a rejected import's reply (the count says how many there were)
 PLAN_ID_MAX = 2**53  # plan ids are database row ids; anything larger names no plan (and overflows SQLite)
 _PLAN_QUERY_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the latest draft) or a plan id"
 
@@ -102,7 +103,8 @@ def _copilot_error(exc: CopilotError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, NotFound):
         return 404, error_body("not_found", str(exc))
     if isinstance(exc, ImportFailed):
-        return 422, error_body("import_failed", str(exc), problems=exc.problems)
+        shown = exc.problems[:MAX_PROBLEMS_SHOWN] + ([f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more"] if len(exc.problems) > MAX_PROBLEMS_SHOWN else [])
+        return 422, error_body("import_failed", str(exc), problems=shown)
     if isinstance(exc, InputError):
         return 400, error_body("input_error", str(exc))
     if isinstance(exc, InfeasibleError):

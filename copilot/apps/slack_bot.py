@@ -95,10 +95,10 @@ def parse_ids(text: str, kind: str, source: str) -> frozenset[str]:
     Raises :class:`ConfigurationError` naming ``source`` for anything that is not such an id (a display name,
     ``@alice``, ``#dispatch``): the allowlist compares ids, never names, which anyone can change.
     """
-    pattern, what = (_USER_ID, "a Slack user id (U... or W...: profile → ⋮ → Copy member ID)") if kind == "user" else (
-        _CHANNEL_ID,
-        "a Slack channel id (C..., G... or D...: channel details, at the bottom)",
-    )
+    if kind == "user":
+        pattern, what = _USER_ID, "a Slack user id (U... or W...: profile → ⋮ → Copy member ID)"
+    else:
+        pattern, what = _CHANNEL_ID, "a Slack channel id (C..., G... or D...: channel details, at the bottom)"
     ids = [part for part in re.split(r"[\s,]+", text.strip()) if part]
     bad = [part for part in ids if not pattern.fullmatch(part)]
     if bad:
@@ -675,7 +675,6 @@ def make_http_server(app: App, host: str = "127.0.0.1", port: int = 3000, path: 
     if max_body_kb < 1:
         raise ConfigurationError(f"the body limit must be at least 1 KiB, not {max_body_kb}")
     server = make_server(host, port, SlackRequestHandler(app, path), server_class=_ThreadingWSGIServer, handler_class=_GatedHandler)
-    server = cast(_ThreadingWSGIServer, server)
     server.events_path = path
     server.max_body_bytes = max_body_kb * 1024
     return server

@@ -404,3 +404,176 @@ def test_quoted_text_cannot_ping_or_link_and_long_answers_are_split() -> None:
     assert escape("<!channel> call <@U1> & <https://x.test|here>") == "&lt;!channel&gt; call &lt;@U1&gt; &amp; &lt;https://x.test|here&gt;"
     blocks = _sections("\n".join(f"line {i} " + "x" * 80 for i in range(100)))
     assert len(blocks) == 4 and all(len(b["text"]["text"]) <= 2900 for b in blocks)
+
+
+# ---- the HTTP gate: refused from the request head, before bolt reads a body -------------------------------
+
+
+def _head(content_length: int | None, *, path: str = "/slack/events", method: str = "POST", extra: str = "") -> str:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines += [f"X-Slack-Request-Timestamp: {int(time.time())}", "X-Slack-Signature: v0=0000"]
+    if content_length is not None:
+        lines.append(f"Content-Length: {content_length}")
+    return "\n".join(lines) + "\n" + extra
+
+
+def _mention(text: str, ts: str = "1700000000.000100", user: str = "U1", channel: str = "C1") -> dict[str, Any]:
+    return {"type": "app_mention", "user": user, "text": f"<@{BOT}> {text}", "ts": ts, "channel": channel, "event_ts": ts}
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot([act("chat")])
+    # 64 MiB announced, a few bytes sent, the rest held back: the 413 comes without the server waiting for it
+    status, body = bot.raw(_head(64 << 20), b'{"type": "event_callback", ')
+    assert status == 413 and f"at most {MAX_BODY_KB * 1024} bytes" in body.decode()
+    assert bot.raw(_head(MAX_BODY_KB * 1024 + 1), b"{")[0] == 413
+    assert bot.dispatched == []  # bolt's adapter never saw them (it would have read the whole body first)
+    # the server goes on serving Slack: a signed event reaches bolt and the agent
+    assert bot.event(_mention("thanks"))[0] == 200
+    assert bot.slack.wait("chat.postMessage")[0]["thread_ts"] == "1700000000.000100"
+    assert len(bot.dispatched) == 1
+
+
+def test_a_signed_body_over_the_configured_limit_never_reaches_the_agent(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot([act("chat")], max_body_kb=1)
+    assert bot.event(_mention("x" * 2000))[0] == 413  # correctly signed, but 2 KB over a 1 KiB cap
+    assert bot.dispatched == []
+    assert bot.event(_mention("thanks", ts="1700000001.000100"))[0] == 200
+    bot.slack.wait("chat.postMessage")
+    assert [str(m.content) for prompt, _ in bot.model.seen for m in prompt[-1:]] == ["thanks"]
+
+
+def test_no_length_chunked_bodies_other_paths_and_methods_are_refused_unread(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot([])
+    status, body = bot.raw(_head(None), b'{"type": ')
+    assert status == 411 and b"Content-Length is required" in body
+    assert bot.raw(_head(None, extra="Transfer-Encoding: chunked\n"), b"5\r\nhello\r\n")[0] == 411
+    assert bot.raw(_head(10, extra="Transfer-Encoding: chunked\n"), b"5\r\n")[0] == 411
+    assert bot.raw(_head(None, extra="Content-Length: ten\n"), b"{")[0] == 400
+    assert bot.raw(_head(5, extra="Content-Length: 6\n"), b"{")[0] == 400
+    assert bot.raw(_head(64 << 20, path="/anything/else"), b"{")[0] == 404
+    assert bot.raw(_head(64 << 20, path="/slack/events/../admin"), b"{")[0] == 404
+    assert bot.raw(_head(None, method="GET"))[0] == 405
+    assert bot.dispatched == []
+
+
+# ---- who may decide a draft -----------------------------------------------------------------------------
+
+
+def _draft(bot: Bot, user: str, channel: str, root: str, n: int = 1) -> dict[str, Any]:
+    """Ask for a plan in a thread; the posted draft message (the ``n``-th message posted)."""
+    bot.event(_mention("Plan today's routes.", ts=root, user=user, channel=channel))
+    posted = bot.slack.wait("chat.postMessage", n)[n - 1]
+    assert _buttons(posted) == [APPROVE, REJECT, ROUTE_MAP]
+    bot.slack.wait("files.completeUploadExternal", n)
+    return {**posted, "ts": posted["_reply_ts"]}
+
+
+def _deciders(ctx: ToolContext) -> list[tuple[str, str]]:
+    return [(e.action, e.actor) for e in ctx.store.audit(ctx.world_name) if e.action in ("commit_plan", "discard_plan")]
+
+
+def test_only_allowlisted_users_can_press_approve_or_reject(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot([act("plan")], ApprovalPolicy(approvers=frozenset({"U2"}), channels=frozenset({"C1"})))
+    root = "1700000000.000100"
+    message = _draft(bot, "U1", "C1", root)  # anyone may ask for a draft
+    assert bot.click(APPROVE, message, "U9", "C1")[0] == 200
+    refused = bot.slack.wait("chat.postEphemeral")[0]
+    assert refused["user"] == "U9" and refused["channel"] == "C1" and refused["thread_ts"] == root
+    assert "not allowed to approve" in refused["text"] and "<@U2>" in refused["text"]
+    bot.click(REJECT, message, "U1", "C1")
+    assert "<@U1>, you are not allowed" in bot.slack.wait("chat.postEphemeral", 2)[1]["text"]
+    assert _statuses(bot.ctx) == ["draft"] and _deciders(bot.ctx) == [] and bot.slack.of("chat.update") == []
+    # the buttons still work for the approver
+    bot.click(APPROVE, message, "U2", "C1")
+    update = bot.slack.wait("chat.update")[0]
+    assert "approved by <@U2>" in update["text"] and _statuses(bot.ctx) == ["committed"]
+    assert _deciders(bot.ctx) == [("commit_plan", "slack:U2")]
+    assert len(bot.slack.of("chat.update")) == 1 and len(bot.slack.of("chat.postEphemeral")) == 2
+    assert len(bot.model.seen) == 1  # the refused clicks did not reach the agent
+
+
+def test_an_approver_outside_the_approval_channels_cannot_decide(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot([act("plan")], ApprovalPolicy(approvers=frozenset({"U2"}), channels=frozenset({"C1"})))
+    message = _draft(bot, "U2", "D7", "1700000000.000100")
+    bot.click(APPROVE, message, "U2", "D7")
+    refused = bot.slack.wait("chat.postEphemeral")[0]
+    assert refused["user"] == "U2" and "only in <#C1>" in refused["text"]
+    assert _statuses(bot.ctx) == ["draft"] and _deciders(bot.ctx) == [] and bot.slack.of("chat.update") == []
+
+
+def test_a_non_approvers_approve_message_commits_nothing(make_bot: Callable[..., Bot]) -> None:
+    approve = json.dumps({"answer": "approve"})  # the agent reads both replies as approval
+    bot = make_bot([act("plan"), approve, act("dispatch")], ApprovalPolicy(approvers=frozenset({"U2"})))
+    root = "1700000000.000100"
+    _draft(bot, "U1", "C1", root)
+    reply = {"type": "message", "channel_type": "channel", "channel": "C1", "text": "approve", "thread_ts": root}
+    bot.event({**reply, "user": "U9", "ts": "1700000010.000100"})
+    answer = bot.slack.wait("chat.postMessage", 2)[1]  # still answered, in the thread
+    assert answer["thread_ts"] == root and "only the bot's approvers can approve" in answer["text"]
+    assert "you are not allowed to approve" in json.dumps(answer["blocks"]) and "<@U2>" in json.dumps(answer["blocks"])
+    assert _statuses(bot.ctx) == ["draft"] and _deciders(bot.ctx) == []
+    # the approver's own message commits it
+    bot.event({**reply, "user": "U2", "ts": "1700000020.000100"})
+    done = bot.slack.wait("chat.postMessage", 3)[2]
+    assert "dispatched" in done["text"] and _statuses(bot.ctx) == ["committed"]
+    assert _deciders(bot.ctx) == [("commit_plan", "slack:U2")] and not bot.model.script
+
+
+def test_approval_policy_from_the_environment_and_the_flags() -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APPROVERS": "U1, U2", "SLACK_APPROVAL_CHANNELS": "C1"}
+    settings = SlackSettings.from_env(socket=False, env=env)
+    assert approval_policy(settings) == ApprovalPolicy(approvers=frozenset({"U1", "U2"}), channels=frozenset({"C1"}))
+    assert approval_policy(settings, approvers="W3", channels="") == ApprovalPolicy(approvers=frozenset({"W3"}))  # flags replace the env
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        approval_policy(settings, allow_any=True)
+    anyone = approval_policy(SlackSettings(bot_token="xoxb-1"), allow_any=True)
+    assert anyone.allows("U7", "C9") and not ApprovalPolicy().allows("U1", "C1")  # a door without a policy lets nobody decide
+    policy = ApprovalPolicy(approvers=frozenset({"U1"}), channels=frozenset({"C1"}))
+    assert policy.allows("U1", "C1") and not policy.allows("U1", "C2") and not policy.allows("U2", "C1")
+    with pytest.raises(ConfigurationError, match=r"SLACK_APPROVERS: '@alice' is not a Slack user id"):
+        SlackSettings.from_env(socket=False, env={**env, "SLACK_APPROVERS": "U1,@alice"})
+    with pytest.raises(ConfigurationError, match=r"--approval-channels: '#dispatch' is not a Slack channel id"):
+        approval_policy(settings, channels="#dispatch")
+
+
+def test_the_bot_does_not_start_without_an_approver_list(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import copilot.apps.wiring
+
+    def too_far(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the bot went on past its configuration checks")
+
+    monkeypatch.setattr(copilot.apps.wiring, "make_store", too_far)
+    for name in ("SLACK_APPROVERS", "SLACK_APPROVAL_CHANNELS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    for argv in (["slack"], ["slack", "--socket"], ["slack", "--approvers", " "], ["slack", "--approval-channels", "C1"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "no approvers configured" in err and "--approvers U123,U456" in err and "--allow-any-approver" in err
+    assert main(["slack", "--approvers", "alice"]) == 2 and "'alice' is not a Slack user id" in capsys.readouterr().err
+    assert main(["slack", "--approvers", "U1", "--allow-any-approver"]) == 2 and "contradicts" in capsys.readouterr().err
+    monkeypatch.setenv("SLACK_APPROVERS", "U1")
+    assert main(["slack", "--allow-any-approver"]) == 2 and "contradicts" in capsys.readouterr().err
+
+
+def test_http_mode_listens_on_loopback_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    import inspect
+
+    from copilot.apps.slack_bot import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["slack"])
+    assert args.host == "127.0.0.1" and args.max_body_kb == MAX_BODY_KB == 1024 and not args.allow_any_approver
+    assert args.approvers is None and args.approval_channels is None  # then the environment decides
+    assert inspect.signature(make_http_server).parameters["host"].default == "127.0.0.1"
+    with pytest.raises(SystemExit):
+        main(["slack", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "default 127.0.0.1" in usage and "TLS reverse proxy" in usage and "pass --host 0.0.0.0 explicitly" in usage
+    with pytest.raises(SystemExit):
+        parser.parse_args(["slack", "--max-body-kb", "0"])

@@ -68,6 +68,16 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
 
+def _private_file(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (it holds API key hashes and customer data)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets real transactions and enforced foreign keys."""
     try:
@@ -84,6 +94,7 @@ def make_engine(url: str) -> Engine:
         )
         raise ConfigurationError(f"the database driver for {parsed.drivername} is not installed: {exc.name}{hint}") from exc
     if engine.dialect.name == "sqlite":
+        _private_file(parsed.database)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
     return engine
