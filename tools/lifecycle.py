@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from copilot.domain import PlanStatus, World
 from copilot.errors import InfeasibleError, InputError
+from copilot.faults import crash_point
 from copilot.units import format_time
 from tools.context import PlanSummary, RequestModel, ToolContext, parse_user_time, summarize
 from tools.planning import plan_world
@@ -80,6 +81,7 @@ def replan(
     clock = ctx.clock()
     settings = ctx.settings if time_limit_s is None else replace(ctx.settings, time_limit_s=time_limit_s)
     base = committed.plan if committed is not None else None
+    crash_point("planning")
     plan = plan_world(world, ctx.planning, settings, clock=clock, committed=base)
     with ctx.store.unit_of_work():
         if record is not None:

@@ -28,7 +28,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from copilot.apps.gate import Claim, Limits, PartnerGate, error_body
+from copilot.apps.gate import LEASE_S, Claim, Limits, PartnerGate, error_body
 from copilot.apps.partners import Partner, hide_partner, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_forecaster, make_partner_store
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
@@ -260,6 +260,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     idempotency_ttl_s: int = IDEMPOTENCY_TTL_S,
     limits: Limits | None = None,
+    lease_s: int = LEASE_S,
 ) -> FastAPI:
     """The partner API on ``store``; ``settings`` are the planning search settings (time limit, seed, ...);
     ``limits`` what one partner may ask at once (default :class:`copilot.apps.gate.Limits`)."""
@@ -296,7 +297,7 @@ def create_app(
         responses=_ERRORS,
     )
     _install_error_handlers(app)
-    app.add_middleware(PartnerGate, keys=keys, max_body_bytes=max_body_bytes, idempotency_ttl_s=idempotency_ttl_s, limits=limits)
+    app.add_middleware(PartnerGate, keys=keys, max_body_bytes=max_body_bytes, idempotency_ttl_s=idempotency_ttl_s, limits=limits, lease_s=lease_s)
     v1 = APIRouter(prefix="/v1")
 
     # -- who am I, worlds -------------------------------------------------------------------

@@ -52,6 +52,14 @@ def add_parsers(sub: Any) -> None:
     sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     _planning_options(sv)
     sv.add_argument("--max-body-mb", type=float, default=5.0, metavar="MB", help="largest request body accepted (default 5 MB)")
+    lim = sv.add_argument_group("per-partner limits (a request over a limit answers 429 with Retry-After; 0 turns a limit off)")
+    lim.add_argument("--rate", type=float, default=20.0, metavar="N", help="sustained requests per second per partner (default 20)")
+    lim.add_argument("--burst", type=int, default=40, metavar="N", help="requests a partner may send at once above the rate (default 40)")
+    lim.add_argument("--max-in-flight", type=int, default=16, metavar="N", help="requests of one partner answered at once (default 16)")
+    lim.add_argument("--max-planning", type=int, default=1, metavar="N", help="planning requests (every write) of one partner at once (default 1)")
+    lim.add_argument("--max-planning-total", type=int, default=0, metavar="N", help="planning requests of all partners at once (default: the number of cores)")
+    sv.add_argument("--idempotency-lease", type=int, default=30, metavar="S",
+                    help="seconds a running idempotent request holds its key without renewing it; after a crash a retry waits at most this long (default 30)")
 
     mc = sub.add_parser(
         "mcp",
@@ -89,8 +97,19 @@ def run(args: argparse.Namespace) -> int:
             import uvicorn
 
             from copilot.apps.api import create_app
+            from copilot.apps.gate import Limits
 
-            app = create_app(store, settings=settings, engine=args.engine, max_body_bytes=int(args.max_body_mb * 1024 * 1024))
+            defaults = Limits()
+            limits = Limits(
+                rate_per_s=args.rate,
+                burst=args.burst,
+                in_flight=args.max_in_flight,
+                planning_in_flight=args.max_planning,
+                planning_total=args.max_planning_total or defaults.planning_total,
+            )
+            app = create_app(
+                store, settings=settings, engine=args.engine, max_body_bytes=int(args.max_body_mb * 1024 * 1024), limits=limits, lease_s=args.idempotency_lease
+            )
             uvicorn.run(app, host=args.host, port=args.port, log_level="info")
             return 0
         from copilot.apps import mcp_server

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, RootTransaction, delete, exc, func, insert, s
 
 from copilot.domain import HistoryRow, Order, Plan, PlanStatus, Vehicle, World
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
+from copilot.faults import crash_point
 from copilot.ports import AuditEntry, StoredPlan
 from tools.sql import engine as eng
 from tools.sql import queries as q
@@ -156,7 +157,9 @@ class SqlStore:
                 self._open(unit)
             yield
             if unit.tx is not None:
+                crash_point("before_commit")
                 unit.tx.commit()
+                crash_point("after_commit")
         except BaseException:
             if unit.tx is not None and unit.tx.is_active:
                 unit.tx.rollback()
@@ -187,6 +190,10 @@ class SqlStore:
         try:
             with conn.begin():
                 yield conn
+                if write:
+                    crash_point("before_commit")
+            if write:
+                crash_point("after_commit")
         except exc.IntegrityError as e:
             raise rejected(f"{what} was rejected by the database, nothing was changed: {e.orig}") from e
         except (exc.OperationalError, exc.ProgrammingError) as e:
