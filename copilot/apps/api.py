@@ -28,7 +28,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from copilot.apps.gate import LEASE_S, Claim, Limits, PartnerGate, error_body
+from copilot.apps.gate import IDEMPOTENCY_TTL_S, LEASE_S, MAX_BODY_BYTES, Claim, Limits, PartnerGate, error_body
 from copilot.apps.partners import Partner, hide_partner, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_forecaster, make_partner_store
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
@@ -42,8 +42,6 @@ from tools.world_upload import WorldUpload, read_uploaded_world
 log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
-MAX_BODY_BYTES = 5 * 1024 * 1024
-IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_PROBLEMS_SHOWN = 200  # located problems in a rejected import's reply (the count says how many there were)
 PLAN_ID_MAX = 2**53  # plan ids are database row ids; anything larger names no plan (and overflows SQLite)
 _PLAN_QUERY_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the latest draft) or a plan id"

@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from copilot.errors import InputError
 from copilot.ports import PartnerStore
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+MAX_BODY_BYTES = 5 * 1024 * 1024
+IDEMPOTENCY_TTL_S = 24 * 3600
 LEASE_S = 30  # a running request renews its idempotency claim every LEASE_S / 3 seconds
 
 
@@ -106,16 +109,22 @@ class Refusal:
 
 
 class PartnerLimiter:
-    """Admission of requests by partner (used on the event loop only: no locks needed)."""
+    """Admission of requests by partner (thread-safe: the HTTP gate asks on the event loop, the MCP tools on
+    worker threads)."""
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._planning_total = 0
+        self._lock = threading.Lock()
 
     def admit(self, partner: str, planning: bool) -> Refusal | None:
         """Admit a request (None; call :meth:`release` when it ends) or say why not."""
+        with self._lock:
+            return self._admit(partner, planning)
+
+    def _admit(self, partner: str, planning: bool) -> Refusal | None:
         lim = self.limits
         now = self._clock()
         b = self._buckets.setdefault(partner, _Bucket(tokens=float(lim.burst), at=now))
@@ -142,11 +151,12 @@ class PartnerLimiter:
 
     def release(self, partner: str, planning: bool) -> None:
         """A request admitted by :meth:`admit` has ended."""
-        b = self._buckets[partner]
-        b.in_flight -= 1
-        if planning:
-            b.planning -= 1
-            self._planning_total -= 1
+        with self._lock:
+            b = self._buckets[partner]
+            b.in_flight -= 1
+            if planning:
+                b.planning -= 1
+                self._planning_total -= 1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -164,13 +174,24 @@ class Claim:
 
 
 class PartnerGate:
-    """Authenticates every ``/v1`` request, applies the partner's limits, caps its body and answers repeated
-    idempotent writes."""
+    """Authenticates every request under ``prefix``, applies the partner's limits, caps its body and answers
+    repeated idempotent writes. ``planning`` says which requests count as planning (default: every non-GET)."""
 
     def __init__(
-        self, app: ASGIApp, keys: PartnerStore, max_body_bytes: int, idempotency_ttl_s: int, limits: Limits | None = None, lease_s: int = LEASE_S
+        self,
+        app: ASGIApp,
+        keys: PartnerStore,
+        max_body_bytes: int,
+        idempotency_ttl_s: int,
+        limits: Limits | None = None,
+        lease_s: int = LEASE_S,
+        *,
+        prefix: str = "/v1/",
+        planning: Callable[[Scope], bool] | None = None,
     ) -> None:
         self.app = app
+        self.prefix = prefix
+        self.planning = planning or (lambda scope: scope["method"] not in SAFE_METHODS)
         self.keys = keys
         self.max_body_bytes = max_body_bytes
         self.ttl = idempotency_ttl_s
@@ -183,7 +204,7 @@ class PartnerGate:
         return await anyio.to_thread.run_sync(fn, limiter=self._threads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith("/v1/"):
+        if scope["type"] != "http" or not str(scope["path"]).startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -199,7 +220,7 @@ class PartnerGate:
             await send_error(send, 401, "unauthorized", why, {"WWW-Authenticate": "Bearer"})
             return
         scope.setdefault("state", {})["partner"] = partner
-        planning = scope["method"] not in SAFE_METHODS
+        planning = self.planning(scope)
         refused = self.limiter.admit(partner.name, planning)
         if refused is not None:
             await send_error(send, 429, "rate_limited", refused.message, {"Retry-After": str(refused.retry_after_s)})

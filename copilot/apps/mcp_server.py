@@ -15,8 +15,8 @@ Two transports:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -24,9 +24,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
+from copilot.apps.gate import IDEMPOTENCY_TTL_S, MAX_BODY_BYTES, Limits, PartnerGate, PartnerLimiter, key_from
 from copilot.apps.partners import Partner, authenticate, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_forecaster
 from copilot.errors import CopilotError, InputError, NotFound
@@ -126,18 +126,17 @@ _DESCRIPTIONS = {
 }
 
 
-def _key_from(headers: Mapping[str, str]) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
-    return headers.get("x-api-key") or None
-
-
 class McpTools:
     """Resolves the world (and, over HTTP, the partner and scope) of each call, then calls the tool."""
 
-    def __init__(self, store: SqlStore, *, world: str | None, keys: PartnerStore | None, settings: PlanSettings, engine: str) -> None:
+    def __init__(
+        self, store: SqlStore, *, world: str | None, keys: PartnerStore | None, settings: PlanSettings, engine: str, limits: Limits | None = None
+    ) -> None:
         self.store = store
+        # planning tools (every tool without the read scope) count against the partner's planning limits;
+        # the rate and in-flight limits apply to every HTTP request at the gate (http_app)
+        lim = limits or Limits()
+        self.planning = PartnerLimiter(replace(lim, rate_per_s=0, in_flight=0))
         self.world = world
         self.keys = keys
         self.settings = settings
@@ -149,7 +148,7 @@ class McpTools:
         if self.keys is None:
             return None
         headers = (mcp_ctx.headers if mcp_ctx is not None else None) or {}
-        partner = authenticate(self.keys, _key_from(headers))
+        partner = authenticate(self.keys, key_from(Headers(headers=dict(headers))))
         if partner is None:
             raise ToolError("unauthorized: send a partner API key (Authorization: Bearer <key>)")
         if scope not in partner.scopes:
@@ -182,7 +181,7 @@ class McpTools:
             partner = self.partner(mcp_ctx, spec.scope)
             ctx = self.context(partner, world)
             req = spec.request.model_validate(args) if spec.request is not None else None
-            result = spec.run(ctx, req)
+            result = self._limited(partner, spec.scope != "read", lambda: spec.run(ctx, req))
             shown = getattr(result, "world", None)
             if partner is not None and isinstance(shown, str):
                 result = result.model_copy(update={"world": public_name(partner.name, shown)})
@@ -192,6 +191,17 @@ class McpTools:
             if partner is not None:
                 message = message.replace(stored_name(partner.name, ""), "")
             raise ToolError(f"{type(exc).__name__}: {message}") from exc
+
+    def _limited(self, partner: Partner | None, planning: bool, work: Callable[[], BaseModel]) -> BaseModel:
+        if partner is None or not planning:  # the local stdio client is the operator itself
+            return work()
+        refused = self.planning.admit(partner.name, planning=True)
+        if refused is not None:
+            raise ToolError(f"rate_limited: {refused.message} (retry in {refused.retry_after_s} s)")
+        try:
+            return work()
+        finally:
+            self.planning.release(partner.name, planning=True)
 
     def import_world(self, mcp_ctx: Context[Any, Any] | None, upload: WorldUpload) -> catalog.WorldInfo:
         """Import a whole world from its CSV texts."""
@@ -264,30 +274,11 @@ def build_server(
     return server
 
 
-class KeyGate:
-    """Refuses HTTP requests without a valid partner API key (401) before they reach the MCP layer."""
-
-    def __init__(self, app: ASGIApp, keys: PartnerStore) -> None:
-        self.app = app
-        self.keys = keys
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            import anyio.to_thread
-
-            key = _key_from(Headers(scope=scope))
-            if await anyio.to_thread.run_sync(authenticate, self.keys, key) is None:
-                message = "an API key is required: send 'Authorization: Bearer <key>'" if key is None else "unknown or revoked API key"
-                body = {"error": {"type": "unauthorized", "message": message}}
-                await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def http_app(server: MCPServer[Any], keys: PartnerStore, *, host: str = "127.0.0.1", path: str = "/mcp") -> ASGIApp:
-    """The streamable HTTP app (stateless: any worker can answer any request) behind the API-key gate."""
+def http_app(server: MCPServer[Any], keys: PartnerStore, *, host: str = "127.0.0.1", path: str = "/mcp", limits: Limits | None = None) -> ASGIApp:
+    """The streamable HTTP app (stateless: any worker can answer any request) behind the partner gate of the HTTP
+    API (key, body size, rate and in-flight limits; :mod:`copilot.apps.gate`)."""
     inner: Starlette = server.streamable_http_app(streamable_http_path=path, stateless_http=True, host=host)
-    return KeyGate(inner, keys)
+    return PartnerGate(inner, keys, MAX_BODY_BYTES, IDEMPOTENCY_TTL_S, limits, prefix=path, planning=lambda scope: False)
 
 
 def run_stdio(store: SqlStore, world: str | None, settings: PlanSettings, engine: str) -> None:
