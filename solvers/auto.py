@@ -24,14 +24,20 @@ class AutoSolver:
 
     name = "auto"
 
-    def __init__(self) -> None:
+    def __init__(self, engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise InputError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+        self.engine = engine
         self._ortools = OrToolsEngine()
         self._pyvrp = PyVrpEngine()
 
     def solve(self, problem: RoutingProblem, options: SolveOptions) -> Solution:
-        """Solve with the engine ``options.engine`` names, or choose one when it is ``auto``."""
+        """Solve with the engine ``options.engine`` names; ``auto`` there means this solver's own engine (chosen
+        when it was made, e.g. ``serve --engine ortools``), and when that is ``auto`` too, one is chosen per problem."""
         if options.engine not in ENGINES:
             raise InputError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
+        if options.engine == "auto" and self.engine != "auto":
+            options = replace(options, engine=self.engine)
         if options.time_limit_s <= 0:
             raise InputError(f"time limit must be positive, got {options.time_limit_s}")
         if options.engine == "ortools":
@@ -72,7 +78,6 @@ class AutoSolver:
 
 
 def make_solver(engine: str = "auto") -> AutoSolver:
-    """The routing solver for a setting (all engines go through :class:`AutoSolver`)."""
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    return AutoSolver()
+    """The routing solver for a setting: ``auto`` chooses per problem, ``ortools`` or ``pyvrp`` always use that engine
+    (unless a request names another one explicitly)."""
+    return AutoSolver(engine)
