@@ -77,7 +77,7 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "delay": ("POST", "/v1/worlds/tiny/events/delay", {"vehicle_id": "V1", "minutes": 20}),
     "window_change": ("POST", "/v1/worlds/tiny/events/window-change", {"order_id": "O4", "tw_start": "14:30", "tw_end": "16:30"}),
     "pin": ("POST", "/v1/worlds/tiny/events/pin", {"order_id": "O4", "vehicle_id": "V2"}),
-    "move": ("POST", "/v1/worlds/tiny/events/move", {"order_id": "O1", "vehicle_id": "V3"}),
+    "move": ("POST", "/v1/worlds/tiny/events/move", {"order_id": "O5", "vehicle_id": "V2"}),
     "clock": ("PUT", "/v1/worlds/tiny/clock", {"at": "10:00"}),
 }
 
@@ -278,6 +278,7 @@ def run(backends: list[str], ops: list[str], points: list[str], out: Path, max_n
                     if not case.crashed:
                         break  # the request no longer passes the point n times: every step was hit
                     cases.append(case)
+                    write(cases, out)  # kept after every case: an interrupted run still reports what it did
                     progress(f"{backend:8} {op:14} {point}:{n:<3} after crash: {case.state_after_crash:7} retry {case.retry_status} "
                              f"({'replayed' if case.retry_replayed else 'ran'}, {case.retry_attempts} tries) {'ok' if case.ok else 'FAIL ' + case.detail}")
     write(cases, out)

@@ -17,10 +17,12 @@ pydantic models. Nothing here decides or computes a number.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from copilot.apps.gate import IDEMPOTENCY_TTL_S, LEASE_S, MAX_BODY_BYTES, Claim, Limits, PartnerGate, error_body
 from copilot.apps.partners import Partner, hide_partner, partner_worlds, public_name, resolve_world, stored_name
-from copilot.apps.wiring import make_context, make_forecaster, make_partner_store
+from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_partner_store, make_solver_pool
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
 from copilot.ports import PartnerStore
 from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, whatif
@@ -255,20 +257,26 @@ def create_app(
     keys: PartnerStore | None = None,
     settings: PlanSettings | None = None,
     engine: str = "auto",
+    solver_workers: int = 0,
     max_body_bytes: int = MAX_BODY_BYTES,
     idempotency_ttl_s: int = IDEMPOTENCY_TTL_S,
     limits: Limits | None = None,
     lease_s: int = LEASE_S,
 ) -> FastAPI:
     """The partner API on ``store``; ``settings`` are the planning search settings (time limit, seed, ...);
-    ``limits`` what one partner may ask at once (default :class:`copilot.apps.gate.Limits`)."""
+    ``limits`` what one partner may ask at once (default :class:`copilot.apps.gate.Limits`); ``solver_workers`` > 0
+    plans in that many worker processes (what ``serve`` does: a solve holds Python's interpreter lock, so in the
+    server's own process it would stall every other request), 0 in the server's process."""
     keys = keys if keys is not None else make_partner_store(store)
     settings = settings or PlanSettings(time_limit_s=5.0)
     forecaster = make_forecaster()
 
+    pool = make_solver_pool(engine, solver_workers) if solver_workers > 0 else None
+    deps = make_deps(engine, pool)
+
     def ctx_for(partner: Partner, world: str) -> ToolContext:
         internal = resolve_world(store, partner.name, world)
-        return make_context(store, internal, actor=partner.actor, engine=engine, settings=settings, forecaster=forecaster)
+        return make_context(store, internal, actor=partner.actor, engine=engine, settings=settings, forecaster=forecaster, deps=deps)
 
     def commit(request: Request, status: int, work: Callable[[], BaseModel]) -> Response:
         """Run a write; its idempotent reply (if the request claimed a key) is kept in the same transaction."""
@@ -287,7 +295,18 @@ def create_app(
             return model.model_copy(update={"world": public_name(partner.name, world)})
         return model
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if pool is not None:
+            await anyio.to_thread.run_sync(pool.warm_up)  # the workers import the engines before the first request
+        try:
+            yield
+        finally:
+            if pool is not None:
+                await anyio.to_thread.run_sync(pool.close)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="logistics-copilot partner API",
         version=API_VERSION,
         description=API_DESCRIPTION,

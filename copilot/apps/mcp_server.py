@@ -28,12 +28,12 @@ from starlette.types import ASGIApp
 
 from copilot.apps.gate import IDEMPOTENCY_TTL_S, MAX_BODY_BYTES, Limits, PartnerGate, PartnerLimiter, key_from
 from copilot.apps.partners import Partner, authenticate, partner_worlds, public_name, resolve_world, stored_name
-from copilot.apps.wiring import make_context, make_forecaster
+from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_solver_pool
 from copilot.errors import CopilotError, InputError, NotFound
 from copilot.ports import PartnerStore
 from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, whatif
 from tools.context import PlanSummary, ToolContext
-from tools.planning import PlanSettings
+from tools.planning import PlanningDeps, PlanSettings
 from tools.sql import SqlStore
 from tools.world_upload import WorldUpload, read_uploaded_world
 
@@ -130,9 +130,18 @@ class McpTools:
     """Resolves the world (and, over HTTP, the partner and scope) of each call, then calls the tool."""
 
     def __init__(
-        self, store: SqlStore, *, world: str | None, keys: PartnerStore | None, settings: PlanSettings, engine: str, limits: Limits | None = None
+        self,
+        store: SqlStore,
+        *,
+        world: str | None,
+        keys: PartnerStore | None,
+        settings: PlanSettings,
+        engine: str,
+        limits: Limits | None = None,
+        deps: PlanningDeps | None = None,
     ) -> None:
         self.store = store
+        self.deps = deps
         # planning tools (every tool without the read scope) count against the partner's planning limits;
         # the rate and in-flight limits apply to every HTTP request at the gate (http_app)
         lim = limits or Limits()
@@ -165,14 +174,16 @@ class McpTools:
                 raise InputError("no world is stored yet; import one first (logistics-copilot import DIR)")
             if name not in known:
                 raise NotFound("world", name, known)
-            return make_context(self.store, name, actor="mcp", engine=self.engine, settings=self.settings, forecaster=self.forecaster)
+            return make_context(self.store, name, actor="mcp", engine=self.engine, settings=self.settings, forecaster=self.forecaster, deps=self.deps)
         if name is None:
             own = partner_worlds(self.store, partner.name)
             if len(own) != 1:
                 raise InputError(f"name the world: you have {len(own)} world(s){': ' + ', '.join(own) if own else ''}")
             name = own[0]
         internal = resolve_world(self.store, partner.name, name)
-        return make_context(self.store, internal, actor=partner.actor, engine=self.engine, settings=self.settings, forecaster=self.forecaster)
+        return make_context(
+            self.store, internal, actor=partner.actor, engine=self.engine, settings=self.settings, forecaster=self.forecaster, deps=self.deps
+        )
 
     def call(self, spec: ToolSpec, mcp_ctx: Context[Any, Any] | None, world: str | None, args: dict[str, Any]) -> BaseModel:
         """Run one tool call; the copilot's errors become tool errors with their message."""
@@ -253,9 +264,11 @@ def build_server(
     keys: PartnerStore | None = None,
     settings: PlanSettings | None = None,
     engine: str = "auto",
+    deps: PlanningDeps | None = None,
 ) -> MCPServer[Any]:
-    """The MCP server over ``store``: local (every scope) without ``keys``, per partner with them."""
-    tools = McpTools(store, world=world, keys=keys, settings=settings or PlanSettings(time_limit_s=5.0), engine=engine)
+    """The MCP server over ``store``: local (every scope) without ``keys``, per partner with them; ``deps`` the planning
+    dependencies (default: an in-process solver for ``engine``)."""
+    tools = McpTools(store, world=world, keys=keys, settings=settings or PlanSettings(time_limit_s=5.0), engine=engine, deps=deps)
     server: MCPServer[Any] = MCPServer("logistics-copilot", instructions=INSTRUCTIONS, log_level="WARNING")
     for spec in TOOLS:
         doc = _DESCRIPTIONS.get(spec.name) or inspect.getdoc(spec.run) or spec.name
@@ -290,5 +303,10 @@ def run_http(store: SqlStore, keys: PartnerStore, world: str | None, settings: P
     """Serve MCP over streamable HTTP at http://HOST:PORT/mcp until interrupted."""
     import uvicorn
 
-    server = build_server(store, world=world, keys=keys, settings=settings, engine=engine)
-    uvicorn.run(http_app(server, keys, host=host), host=host, port=port, log_level="info")
+    limits = Limits()
+    pool = make_solver_pool(engine, limits.planning_total)  # partners share this server: solve out of its process
+    server = build_server(store, world=world, keys=keys, settings=settings, engine=engine, deps=make_deps(engine, pool))
+    try:
+        uvicorn.run(http_app(server, keys, host=host, limits=limits), host=host, port=port, log_level="info")
+    finally:
+        pool.close()

@@ -58,6 +58,8 @@ def add_parsers(sub: Any) -> None:
     lim.add_argument("--max-in-flight", type=int, default=16, metavar="N", help="requests of one partner answered at once (default 16)")
     lim.add_argument("--max-planning", type=int, default=1, metavar="N", help="planning requests (every write) of one partner at once (default 1)")
     lim.add_argument("--max-planning-total", type=int, default=0, metavar="N", help="planning requests of all partners at once (default: the number of cores)")
+    sv.add_argument("--solver-workers", type=int, default=0, metavar="N",
+                    help="worker processes that solve (default: as many as planning requests may run at once, one per core)")
     sv.add_argument("--idempotency-lease", type=int, default=30, metavar="S",
                     help="seconds a running idempotent request holds its key without renewing it; after a crash a retry waits at most this long (default 30)")
 
@@ -108,7 +110,13 @@ def run(args: argparse.Namespace) -> int:
                 planning_total=args.max_planning_total or defaults.planning_total,
             )
             app = create_app(
-                store, settings=settings, engine=args.engine, max_body_bytes=int(args.max_body_mb * 1024 * 1024), limits=limits, lease_s=args.idempotency_lease
+                store,
+                settings=settings,
+                engine=args.engine,
+                solver_workers=args.solver_workers or limits.planning_total,
+                max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+                limits=limits,
+                lease_s=args.idempotency_lease,
             )
             uvicorn.run(app, host=args.host, port=args.port, log_level="info")
             return 0

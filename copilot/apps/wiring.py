@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from copilot.ports import Forecaster
+from copilot.ports import Forecaster, RoutingSolver
 from solvers.auto import make_solver
 from solvers.checker import PlanChecker
+from solvers.pool import PooledSolver
 from tools.context import ToolContext
 from tools.planning import PlanningDeps, PlanSettings
 from tools.sql import SqlStore, default_url
@@ -24,9 +25,15 @@ def make_store(url: str | None = None) -> SqlStore:
     return store
 
 
-def make_deps(engine: str = "auto") -> PlanningDeps:
-    """Planning dependencies: the routing solver and the independent checker."""
-    return PlanningDeps(solver=make_solver(engine), checker=PlanChecker())
+def make_deps(engine: str = "auto", solver: RoutingSolver | None = None) -> PlanningDeps:
+    """Planning dependencies: the routing solver (``solver``, e.g. a :func:`make_solver_pool`, or one for ``engine``)
+    and the independent checker."""
+    return PlanningDeps(solver=solver or make_solver(engine), checker=PlanChecker())
+
+
+def make_solver_pool(engine: str = "auto", workers: int = 2) -> PooledSolver:
+    """A solver that plans in worker processes: what a server uses, so that it keeps answering while it solves."""
+    return PooledSolver(engine, workers)
 
 
 def demo_world_dir() -> Path:
@@ -42,12 +49,13 @@ def make_context(
     engine: str = "auto",
     settings: PlanSettings | None = None,
     forecaster: Forecaster | None = None,
+    deps: PlanningDeps | None = None,
 ) -> ToolContext:
     """A tool context on a stored world with the configured planning dependencies (and forecaster when available).
 
     ``settings`` replaces the tools' default search settings; ``forecaster`` one made by :func:`make_forecaster`.
     """
-    ctx = ToolContext(store=store, planning=make_deps(engine), world_name=world_name, actor=actor, forecaster=forecaster or make_forecaster())
+    ctx = ToolContext(store=store, planning=deps or make_deps(engine), world_name=world_name, actor=actor, forecaster=forecaster or make_forecaster())
     if settings is not None:
         ctx.settings = settings
     return ctx
