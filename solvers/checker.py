@@ -50,6 +50,9 @@ plan, visits that started before the clock included. With a clock, and only then
 * a route that left before the clock may start with more load than its routed unpaired deliveries, by
   at most the goods of unpaired deliveries no route serves any more (unassigned or cancelled): they were
   loaded at the depot before being dropped; loads are then followed from the stated start load;
+* a visit that started before the clock is history: its window, service time (departure minus start) and
+  parcels handed over (its load after) are taken as stated, since the order may have been changed since;
+  a route that left before the clock keeps the start load it left with (within its capacity);
 * a paired delivery may be routed while its pickup is left out of the plan altogether (neither routed
   nor unassigned): the pickup is taken as done before the clock, its goods count as on board of that
   route from the start, and it is not reported as missing.
@@ -539,7 +542,12 @@ def _check_route_plan(
             out.append(Violation("travel_time", where, f"stated arrival {visit.arrival}, cannot arrive before {earliest}"))
         if visit.start < visit.arrival:
             out.append(Violation("schedule", where, f"service starts at {visit.start}, before arrival at {visit.arrival}"))
-        if visit.departure != visit.start + order.service_s:
+        history = clock is not None and visit.start < clock
+        if history:
+            # (a visit made before the clock is history: the order's service time may have been changed since)
+            if visit.departure < visit.start:
+                out.append(Violation("schedule", where, f"departure {visit.departure} before the start {visit.start}"))
+        elif visit.departure != visit.start + order.service_s:
             out.append(
                 Violation("schedule", where, f"departure {visit.departure} is not start {visit.start} + service {order.service_s} s")
             )
@@ -560,7 +568,7 @@ def _check_route_plan(
         if order.required_skill is not None and order.required_skill not in vehicle.skills:
             out.append(Violation("skill", where, f"needs skill {order.required_skill!r}, vehicle has {sorted(vehicle.skills)}"))
         here = order.location
-        t_prev = max(visit.departure, visit.start + order.service_s)
+        t_prev = visit.departure if history else max(visit.departure, visit.start + order.service_s)
 
     leg = great_circle_m(here.lat, here.lng, depot.location.lat, depot.location.lng)
     distance += leg
@@ -578,8 +586,11 @@ def _check_route_plan(
         out.append(Violation("distance", rname, f"stated {route.distance_m} m, recomputed {distance} m"))
 
     load = onboard + sum(o.demand for _p, _v, o in own if o.kind is OrderKind.DELIVERY and o.pair_id is None)
-    if load <= route.start_load <= load + spare:
-        load = route.start_load  # a route started before the clock may still carry goods of dropped orders
+    left_before_clock = clock is not None and route.start < clock
+    if load <= route.start_load <= load + spare or (left_before_clock and 0 <= route.start_load <= vehicle.capacity):
+        # a route started before the clock may still carry goods of dropped orders, or goods loaded as the
+        # orders' demand was then (history: a delivery's demand may have been changed since it left)
+        load = route.start_load
     else:
         extra = f" (up to {load + spare} with goods of dropped orders)" if spare else ""
         out.append(Violation("load", rname, f"stated start load {route.start_load}, recomputed {load}{extra}"))
@@ -587,7 +598,10 @@ def _check_route_plan(
         out.append(Violation("capacity", f"{rname} at departure", f"load {load} outside 0..{vehicle.capacity}"))
     for pos, visit, order in own:
         where = f"{rname} visit {pos} ({order.id})"
-        load += order.demand if order.kind is OrderKind.PICKUP else -order.demand
+        if clock is not None and visit.start < clock:
+            load = visit.load_after  # history: the parcels handed over then, whatever the order says now
+        else:
+            load += order.demand if order.kind is OrderKind.PICKUP else -order.demand
         if visit.load_after != load:
             out.append(Violation("load", where, f"stated load after {visit.load_after}, recomputed {load}"))
         if not 0 <= load <= vehicle.capacity:

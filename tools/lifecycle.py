@@ -152,6 +152,9 @@ def set_clock(ctx: ToolContext, req: ClockRequest) -> ClockOut:
     """Set the world's current time; work that started before it can no longer change."""
     world = ctx.world()
     at = parse_user_time(req.at, world)
+    day = parse_user_time("00:00", world)
+    if not day <= at < day + 2 * 24 * 3600:
+        raise InputError(f"the clock must be on the world's day {world.date} (or the night after it), got {req.at[:40]!r}")
     committed = ctx.committed()
     if committed is not None and committed.plan.clock is not None and at < committed.plan.clock:
         off = world.utc_offset_s

@@ -92,8 +92,13 @@ def frozen_state(world: World, vehicle: Vehicle, route: Route | None, clock: int
             left = fz.visits[-1].departure if fz.visits else route.start
             heading = next((o for o in world.orders if o.id == route.visits[k].order_id), None)
             if left < clock and heading is not None and not heading.cancelled:
-                fz.visits.append(route.visits[k])
-                fz.load = route.visits[k].load_after
+                # not started yet: its service time and parcels are the order's as they are now (it may have
+                # been changed since the route was committed); kept only while the vehicle can still carry it
+                nxt = route.visits[k]
+                load = fz.load + (heading.demand if heading.kind is OrderKind.PICKUP else -heading.demand)
+                if 0 <= load <= vehicle.capacity:
+                    fz.visits.append(replace(nxt, departure=nxt.start + heading.service_s, load_after=load))
+                    fz.load = load
     depot = world.depot(vehicle.depot_id)
     ready = max(vehicle.shift.start, depot.hours.start)
     if fz.started:

@@ -215,6 +215,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (409, "conflict: infeasible request, a world name in use, or an idempotent request still running"),
         (413, "request body too large"),
         (422, "malformed request, rejected import, or an Idempotency-Key reused for another request"),
+        (429, "over the partner's limits (requests per second, requests or planning requests at once); Retry-After says when to retry"),
+        (500, "the server failed (a bug: the operator's log has the details); nothing was changed"),
+        (503, "the service is not configured to answer this request"),
     )
 }
 
