@@ -262,13 +262,29 @@ def run_case(backend: str, op: str, point: str, n: int, after: dict[str, Any], l
     return case
 
 
-def run(backends: list[str], ops: list[str], points: list[str], out: Path, max_n: int = 8, progress: Callable[[str], None] = print) -> list[Case]:
+def _resumed(out: Path) -> list[Case]:
+    """The cases of an earlier run in ``out`` whose operation was finished (the last one may have been cut short)."""
+    path = out / "faults.json"
+    if not path.is_file():
+        return []
+    cases = [Case(**c) for c in json.loads(path.read_text())["cases"]]
+    last = (cases[-1].backend, cases[-1].op) if cases else None
+    return [c for c in cases if (c.backend, c.op) != last]
+
+
+def run(
+    backends: list[str], ops: list[str], points: list[str], out: Path, max_n: int = 8, progress: Callable[[str], None] = print, resume: bool = False
+) -> list[Case]:
     out.mkdir(parents=True, exist_ok=True)
     log = out / "server.log"
-    log.write_bytes(b"")
-    cases: list[Case] = []
+    cases: list[Case] = _resumed(out) if resume else []
+    done = {(c.backend, c.op) for c in cases}
+    if not resume:
+        log.write_bytes(b"")
     for backend in backends:
         for op in ops:
+            if (backend, op) in done:
+                continue
             after = reference(backend, op, log)
             for point in points:
                 if point == "planning" and op in ("import", "approve", "discard", "clock"):
@@ -308,12 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ops", default=",".join(OPERATIONS), help=f"operations (default all: {', '.join(OPERATIONS)})")
     ap.add_argument("--points", default=",".join(POINTS), help="crash points (default all)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "faults")
+    ap.add_argument("--resume", action="store_true", help="keep the finished operations of an earlier run in --out and do the rest")
     args = ap.parse_args(argv)
     ops = [o for o in args.ops.split(",") if o]
     unknown = sorted(set(ops) - set(OPERATIONS))
     if unknown:
         ap.error(f"unknown operations: {', '.join(unknown)}")
-    cases = run([b for b in args.backends.split(",") if b], ops, [p for p in args.points.split(",") if p], args.out)
+    cases = run([b for b in args.backends.split(",") if b], ops, [p for p in args.points.split(",") if p], args.out, resume=args.resume)
     failed = [c for c in cases if not c.ok]
     print(f"{len(cases) - len(failed)} of {len(cases)} crash cases recovered; report in {args.out}/faults.md")
     return 1 if failed or not cases else 0

@@ -26,10 +26,10 @@ from solvers.auto import ENGINES, AutoSolver
 _worker_solver: AutoSolver | None = None
 
 
-def _start_worker(engine: str) -> None:
+def _start_worker(engine: str, parent: int) -> None:
     global _worker_solver
     if _worker_solver is None:
-        parent = os.getppid()
+        # the parent's pid comes from the parent: a worker started just as its server died exits too
         threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
     _worker_solver = AutoSolver(engine)
 
@@ -65,7 +65,7 @@ class PooledSolver:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(self.engine,)
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(self.engine, os.getpid())
                 )
             return self._pool
 
@@ -90,7 +90,7 @@ class PooledSolver:
     def warm_up(self) -> None:
         """Start the worker processes now (each imports the engines once) instead of on the first solve."""
         pool = self._executor()
-        for f in [pool.submit(_start_worker, self.engine) for _ in range(self.workers)]:
+        for f in [pool.submit(_start_worker, self.engine, os.getpid()) for _ in range(self.workers)]:
             f.result()
 
     def close(self) -> None:
