@@ -135,11 +135,17 @@ def snapshot(url: str) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
 
+            names = {r.id: r.name for r in conn.execute(select(worlds.c.id, worlds.c.name))}
+
             def rows(table: Any, *order: Any, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+                # row ids are left out: a sequence value taken by a rolled-back insert is not given back (PostgreSQL)
                 out = []
                 for r in conn.execute(select(table).order_by(*order)).mappings():
-                    out.append({k: v for k, v in r.items() if k not in drop})
-                return out
+                    row = {k: v for k, v in r.items() if k not in drop and not (table is worlds and k == "id")}
+                    if "world_id" in row:
+                        row["world_id"] = names.get(row["world_id"], row["world_id"])
+                    out.append(row)
+                return sorted(out, key=lambda d: json.dumps(d, sort_keys=True, default=str))
 
             return {
                 "worlds": rows(worlds, worlds.c.name, drop=("created_at", "updated_at")),
