@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,7 @@ _worker_solver: AutoSolver | None = None
 def _start_worker(engine: str, parent: int) -> None:
     global _worker_solver
     if _worker_solver is None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the whole process group: the server shuts the pool
         # the parent's pid comes from the parent: a worker started just as its server died exits too
         threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
     _worker_solver = AutoSolver(engine)
