@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from copilot.routing import RoutingProblem, Solution, SolveOptions
-from solvers.auto import ENGINES, AutoSolver
+from solvers.auto import AutoSolver
 
 _worker_solver: AutoSolver | None = None
 
@@ -57,7 +57,6 @@ class PooledSolver:
         AutoSolver(engine)  # validates the engine name here, where the caller can see the error
         if workers < 1:
             raise ValueError(f"a solver pool needs at least one worker, got {workers}")
-        assert engine in ENGINES
         self.engine = engine
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
