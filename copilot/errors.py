@@ -5,7 +5,8 @@
     CopilotError
     ├── InputError            the caller (a dispatcher, a partner system, the model) can fix it
     │   ├── ImportFailed      a world/CSV import was rejected; names file, row and column
-    │   └── NotFound          an id that does not exist (unknown order, vehicle, depot, plan)
+    │   ├── NotFound          an id that does not exist (unknown order, vehicle, depot, plan)
+    │   └── ReadOnlyViolation a write attempted while answering a question (a what-if): refused
     ├── InfeasibleError       the request is well formed but cannot be satisfied; carries the reason
     └── ConfigurationError    the installation is wrong (missing extra, unreachable database, ...)
 
@@ -50,6 +51,10 @@ class NotFound(InputError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ReadOnlyViolation(InputError):
+    """A tool tried to write while the request was a question ("just asking", "what if"): nothing was written."""
 
 
 class InfeasibleError(CopilotError):

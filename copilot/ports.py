@@ -59,6 +59,24 @@ class StoredPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class UndoneFact:
+    """A recorded fact that was reversed: which audit row, on what, and which fields went back."""
+
+    audit_id: int
+    subject: str
+    """``vehicle:ID`` or ``order:ID``."""
+    detail: str
+    at: int
+    reverted: tuple[str, ...]
+    kept: tuple[str, ...]
+    """Fields changed again since the fact: left as they are now."""
+    plans_after: tuple[int, ...] = ()
+    """Plans saved after the fact (planned with it)."""
+    committed_after: bool = False
+    """Whether a plan was dispatched after the fact (the dispatched plan then counts on it)."""
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One row of the audit trail: who changed what in a world, and when (epoch seconds)."""
 
@@ -137,6 +155,10 @@ class DispatchStore(Store, Protocol):
         """Discard a draft."""
         ...
 
+    def undo_fact(self, world: str, subject: str | None = None, *, actor: str | None = None) -> UndoneFact:
+        """Reverse the latest not-undone fact on ``subject`` (``vehicle:ID``/``order:ID``; None: any)."""
+        ...
+
     def audit(self, world: str) -> list[AuditEntry]:
         """The world's audit trail, oldest first."""
         ...
@@ -184,6 +206,76 @@ class HistoryReader(Protocol):
 
     def daily(self, world: str, series: str, start: str | None = None, end: str | None = None) -> list[tuple[str, int]]:
         """(ISO date, volume) rows of one series, oldest first, dates inclusive (NotFound for an unknown series)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DataQuery:
+    """One checked aggregate question over a world's stored data (built by ``tools/query.py``, never by SQL text).
+
+    ``source`` names the rows: ``history`` has one row per series (region) and day, ``orders`` one row per order
+    of the world with its state in the stored plan ``plan_id`` (``status``: assigned, unassigned, cancelled or
+    not_planned; ``vehicle``: the vehicle of its route, None when on none). ``metric`` (sum, count, mean, max,
+    min) of ``column`` (``volume`` or ``demand``; None counts rows) is computed over the rows of each group of
+    ``group_by`` (region, date, weekday, month for history; kind, status, priority, vehicle, skill for orders).
+    The filters keep rows whose value equals the given one (``series``: any of them; dates inclusive ISO days).
+    ``order`` (desc, asc) sorts the groups by their value, None by their group values; ``limit`` keeps the first
+    groups after sorting. Every name must be one of those listed: a reader raises InputError for anything else.
+    """
+
+    world: str
+    source: str
+    metric: str
+    column: str | None = None
+    group_by: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+    series: tuple[str, ...] = ()
+    kind: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    vehicle: str | None = None
+    plan_id: int | None = None
+    order: str | None = None
+    limit: int | None = None
+    max_groups: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DataGroup:
+    """One group of an answer: its values (one per ``group_by`` name; weekdays as Mon..Sun), rows and metric value.
+
+    ``value`` is exact: a whole number for sum, count, max and min, ``sum / rows`` (unrounded) for mean.
+    """
+
+    keys: tuple[str | None, ...]
+    rows: int
+    value: int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataAnswer:
+    """The groups of a :class:`DataQuery` (all rows as one group without ``group_by``) and what the rows covered.
+
+    ``group_count`` counts the groups before ``limit``; ``rows`` and ``total`` (the sum of the column, None when
+    counting) are over every matching row; ``first_date``, ``last_date`` and ``days`` (distinct days) describe the
+    history rows matched (None, None, 0 for orders or when nothing matched).
+    """
+
+    groups: tuple[DataGroup, ...]
+    group_count: int
+    rows: int
+    total: int | None
+    first_date: str | None
+    last_date: str | None
+    days: int
+
+
+class DataReader(Protocol):
+    """Read-only aggregate questions over a world's stored data, compiled to parameterised SELECTs (row-limited, timed out)."""
+
+    def aggregate(self, query: DataQuery) -> DataAnswer:
+        """The answer to one checked question (NotFound for an unknown world, InputError for a name it does not know)."""
         ...
 
 

@@ -527,8 +527,9 @@ def make_chat_model(settings: ModelSettings | None = None, *, load: bool = True)
     return chat.load() if load else chat
 
 
-def decide(model: BaseChatModel, messages: Sequence[BaseMessage], schema: dict[str, Any], *, max_tokens: int = 128) -> tuple[dict[str, Any], dict[str, int]]:
-    """One constrained decision: the model's JSON reply parsed, and its token usage.
+def decide(model: BaseChatModel, messages: Sequence[BaseMessage], schema: dict[str, Any], *, max_tokens: int = 128) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One constrained decision: the model's JSON reply parsed, and its token usage (with the seconds spent
+    evaluating the prompt, ``prefill_s``, and generating, ``decode_s``, when the backend measures them).
 
     Raises :class:`~copilot.errors.InputError` when the reply is not a JSON object (a server that ignored
     the schema, or a reply cut off by ``max_tokens``).
@@ -536,7 +537,11 @@ def decide(model: BaseChatModel, messages: Sequence[BaseMessage], schema: dict[s
     msg = model.invoke(list(messages), json_schema=schema, max_tokens=max_tokens)
     text = str(msg.content).strip()
     usage = getattr(msg, "usage_metadata", None) or {}
-    tokens = {"prompt_tokens": int(usage.get("input_tokens", 0)), "completion_tokens": int(usage.get("output_tokens", 0))}
+    tokens: dict[str, Any] = {"prompt_tokens": int(usage.get("input_tokens", 0)), "completion_tokens": int(usage.get("output_tokens", 0))}
+    meta = getattr(msg, "response_metadata", None) or {}
+    if "total_s" in meta:  # the phases of the call: prompt evaluation (to the first token) and generation
+        ttft, total = float(meta.get("ttft_s") or 0.0), float(meta.get("total_s") or 0.0)
+        tokens["prefill_s"], tokens["decode_s"] = ttft, max(0.0, total - ttft)
     try:
         value = json.loads(text)
     except ValueError:

@@ -8,14 +8,15 @@ id into a message that says what was expected.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
-from copilot.errors import ConfigurationError, InputError
-from copilot.ports import DispatchStore, Forecaster, HistoryReader, StoredPlan
+from copilot.errors import ConfigurationError, InputError, ReadOnlyViolation
+from copilot.ports import DataReader, DispatchStore, Forecaster, HistoryReader, StoredPlan
 from copilot.units import format_clock, format_time, parse_time
 from tools.planning import PlanningDeps, PlanSettings
 
@@ -37,7 +38,8 @@ class ToolContext:
     """Dependencies of the tool functions, for one world. ``actor`` is recorded in the audit trail.
 
     ``forecaster`` serves the forecast tools (they raise ConfigurationError without one); ``history``
-    answers history questions read-only, by default the store's own ``history_reader()``.
+    answers history questions read-only, by default the store's own ``history_reader()``; ``data`` the
+    aggregate questions of :mod:`tools.query`, by default the store's own ``data_reader()``.
     """
 
     store: DispatchStore
@@ -47,6 +49,16 @@ class ToolContext:
     actor: str = "dispatcher"
     forecaster: Forecaster | None = None
     history: HistoryReader | None = None
+    data: DataReader | None = None
+    dry_run: bool = False
+    """A question ("what if ..."): tools compute what they would do and write nothing (see :meth:`read_only`)."""
+
+    def read_only(self) -> ToolContext:
+        """This context for a question: a store that refuses every write, and tools that only compute
+        (:func:`tools.lifecycle.replan` plans without saving). Nothing can be written through it."""
+        if self.dry_run:
+            return self
+        return replace(self, store=ReadOnlyStore(self.store), dry_run=True)
 
     def history_reader(self) -> HistoryReader:
         """The read-only history queries (the store's own unless one was given)."""
@@ -57,12 +69,19 @@ class ToolContext:
             self.history = make()
         return self.history
 
+    def data_reader(self) -> DataReader:
+        """The read-only aggregate queries over the world's data (the store's own unless one was given)."""
+        if self.data is None:
+            make = getattr(self.store, "data_reader", None)
+            if make is None:
+                raise ConfigurationError(f"the store {type(self.store).__name__} has no data queries; give the ToolContext a data reader")
+            self.data = make()
+        return self.data
+
     def require_forecaster(self) -> Forecaster:
         """The forecaster, or a ConfigurationError saying how to configure one."""
         if self.forecaster is None:
-            raise ConfigurationError(
-                "no forecaster is configured: build the ToolContext with forecaster=make_forecaster() (copilot.apps.wiring)"
-            )
+            raise ConfigurationError("no forecaster is configured: build the ToolContext with forecaster=make_forecaster() (copilot.apps.wiring)")
         return self.forecaster
 
     def world(self) -> World:
@@ -78,6 +97,34 @@ class ToolContext:
         return self.store.clock(self.world_name)
 
 
+class ReadOnlyStore:
+    """A store for a question: reads go to the real store, every write raises :class:`ReadOnlyViolation`."""
+
+    WRITES = frozenset(
+        {
+            "import_world",
+            "set_clock",
+            "update_vehicle",
+            "update_order",
+            "add_order",
+            "add_orders",
+            "import_history",
+            "save_plan",
+            "commit_plan",
+            "discard_plan",
+            "undo_fact",
+        }
+    )
+
+    def __init__(self, store: DispatchStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.WRITES:
+            raise ReadOnlyViolation(f"this was asked as a question, so nothing is recorded ({name} refused)")
+        return getattr(self._store, name)
+
+
 def parse_user_time(text: str, world: World) -> int:
     """A time as a dispatcher gives it: ``HH:MM`` on the world's day, or ISO 8601 with offset."""
     m = _HHMM.match(text)
@@ -91,8 +138,9 @@ def parse_user_time(text: str, world: World) -> int:
     try:
         return parse_time(text)
     except ValueError:
-        raise InputError(f"not a time: {text!r}; expected HH:MM (on {world.date}) or ISO 8601 like {world.date}T14:30:00"
-                         f"{format_time(0, world.utc_offset_s)[-6:]}") from None
+        raise InputError(
+            f"not a time: {text!r}; expected HH:MM (on {world.date}) or ISO 8601 like {world.date}T14:30:00{format_time(0, world.utc_offset_s)[-6:]}"
+        ) from None
 
 
 def find_order(world: World, order_id: str) -> Order:
@@ -174,6 +222,4 @@ def stops_moved(before: Plan, after: Plan, clock: int | None = None) -> int:
     """Stops (not yet started at ``clock``) that are on a different vehicle in ``after``."""
     was = {v.order_id: (r.vehicle_id, v.start) for r in before.routes for v in r.visits}
     now = {v.order_id: r.vehicle_id for r in after.routes for v in r.visits}
-    return sum(
-        1 for oid, (vid, start) in was.items() if oid in now and now[oid] != vid and (clock is None or start >= clock)
-    )
+    return sum(1 for oid, (vid, start) in was.items() if oid in now and now[oid] != vid and (clock is None or start >= clock))

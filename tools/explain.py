@@ -13,6 +13,7 @@ no clock is set or it has not passed them).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Literal
 
@@ -36,6 +37,7 @@ __all__ = [
     "WhyUnassignedRequest",
     "apply_move",
     "cost_of_move",
+    "vehicle_options",
     "why_on_vehicle",
     "why_unassigned",
 ]
@@ -300,6 +302,26 @@ def why_on_vehicle(ctx: ToolContext, req: WhyOnVehicleRequest) -> WhyOnVehicle:
     )
 
 
+def vehicle_options(state: PlanState, order: Order, bases: Iterable[RouteBase] | None = None) -> tuple[list[VehicleReason], list[Insertion]]:
+    """For an order not on the plan: why each vehicle cannot take it now, and the best insertion on each that can
+    (least extra distance first). ``order`` may differ from the world's (a hypothetical window, say), and ``bases``
+    (default: every vehicle's route in ``state``) may be routes of hypothetical vehicles."""
+    reasons: list[VehicleReason] = []
+    options: list[Insertion] = []
+    for b in state.bases() if bases is None else bases:
+        blocked = _order_blocker(order, b.vehicle_id, None)
+        if blocked is None:
+            ins, why_not = b.best(order)
+            if ins is not None:
+                options.append(ins)
+                continue
+            blocked = why_not
+        assert blocked is not None
+        reasons.append(VehicleReason(vehicle_id=b.vehicle_id, code=blocked[0], reason=blocked[1]))
+    options.sort(key=lambda x: (x.extra_m, x.extra_s, x.vehicle_id))
+    return reasons, options
+
+
 def why_unassigned(ctx: ToolContext, req: WhyUnassignedRequest) -> WhyUnassigned:
     """Why an order is not served: the constraint that excludes each vehicle, or where it could go now."""
     plan, _pid = committed_plan(ctx)
@@ -317,19 +339,7 @@ def why_unassigned(ctx: ToolContext, req: WhyUnassignedRequest) -> WhyUnassigned
     if here is not None:
         raise InputError(f"order {order.id} is stop {here[1] + 1} on {here[0].vehicle_id} in the committed plan; ask why it is on that vehicle instead")
     status: Literal["unassigned", "not_in_plan"] = "unassigned" if order.id in listed else "not_in_plan"
-    reasons: list[VehicleReason] = []
-    options: list[Insertion] = []
-    for b in state.bases():
-        blocked = _order_blocker(order, b.vehicle_id, None)
-        if blocked is None:
-            ins, why_not = b.best(order)
-            if ins is not None:
-                options.append(ins)
-                continue
-            blocked = why_not
-        assert blocked is not None
-        reasons.append(VehicleReason(vehicle_id=b.vehicle_id, code=blocked[0], reason=blocked[1]))
-    options.sort(key=lambda x: (x.extra_m, x.extra_s, x.vehicle_id))
+    reasons, options = vehicle_options(state, order)
     head = f"{order.id} is {'unassigned' if status == 'unassigned' else 'not in the committed plan (added after it was made)'}"
     if options:
         o = options[0]

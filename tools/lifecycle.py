@@ -74,7 +74,8 @@ def replan(
 
     For an event, ``world`` is the stored world with the event's fact applied in memory and ``record``
     writes that fact: the plan is made first, then the fact and the draft are written in one transaction,
-    so a crash or a refused write leaves neither (never a fact without its draft).
+    so a crash or a refused write leaves neither (never a fact without its draft). In a read-only context
+    (:meth:`ToolContext.read_only`) nothing is written and the summary has plan id 0.
     """
     world = world if world is not None else ctx.world()
     committed = ctx.committed()
@@ -83,6 +84,8 @@ def replan(
     base = committed.plan if committed is not None else None
     crash_point("planning")
     plan = plan_world(world, ctx.planning, settings, clock=clock, committed=base)
+    if ctx.dry_run:  # a question: the plan it would make, with nothing recorded (plan id 0: never saved)
+        return summarize(world, plan, 0, PlanStatus.DRAFT, baseline=base, clock=clock)
     with ctx.store.unit_of_work():
         if record is not None:
             record()

@@ -30,14 +30,15 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from copilot.apps.gate import IDEMPOTENCY_TTL_S, LEASE_S, MAX_BODY_BYTES, Claim, Limits, PartnerGate, error_body
+from copilot.apps.gate import IDEMPOTENCY_TTL_S, LEASE_S, MAX_BODY_BYTES, SAFE_METHODS, Claim, Limits, PartnerGate, error_body
 from copilot.apps.partners import Partner, hide_partner, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_partner_store, make_solver_pool
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
 from copilot.ports import PartnerStore
-from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, whatif
+from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, remedies, undo, vehicle_edits, whatif
 from tools.context import PlanSummary, ToolContext
 from tools.planning import PlanSettings
+from tools.query import QueryResult, QuerySpec, run_query
 from tools.sql import SqlStore
 from tools.world_upload import WorldUpload, read_uploaded_world
 
@@ -254,6 +255,15 @@ class Me(BaseModel):
 # --------------------------------------------------------------------------------------------------
 
 
+READ_POSTS = ("/query",)
+"""POST routes that only read (a question in a body): they do not count as planning requests."""
+
+
+def _plans(scope: Any) -> bool:
+    """Whether a request plans (every write, what-if and advice solves), for the gate's planning limits."""
+    return scope["method"] not in SAFE_METHODS and not str(scope.get("path", "")).endswith(READ_POSTS)
+
+
 def create_app(
     store: SqlStore,
     *,
@@ -317,7 +327,9 @@ def create_app(
         responses=_ERRORS,
     )
     _install_error_handlers(app)
-    app.add_middleware(PartnerGate, keys=keys, max_body_bytes=max_body_bytes, idempotency_ttl_s=idempotency_ttl_s, limits=limits, lease_s=lease_s)
+    app.add_middleware(
+        PartnerGate, keys=keys, max_body_bytes=max_body_bytes, idempotency_ttl_s=idempotency_ttl_s, limits=limits, lease_s=lease_s, planning=_plans
+    )
     v1 = APIRouter(prefix="/v1")
 
     # -- who am I, worlds -------------------------------------------------------------------
@@ -363,6 +375,20 @@ def create_app(
     def get_vehicle(world: str, vehicle_id: str, partner: ReadKey, plan: Annotated[str, Query(description=_PLAN_QUERY_DOC)] = "committed") -> kpis.VehicleStops:
         """A vehicle, its availability and its stops in order with ETAs and loads."""
         return kpis.vehicle_stops(ctx_for(partner, world), kpis.VehicleLookup(vehicle_id=vehicle_id, plan=_plan_selector(plan)))
+
+    @v1.patch("/worlds/{world}/vehicles/{vehicle_id}", tags=["events"], dependencies=_WRITE, response_model=vehicle_edits.VehicleUpdateResult)
+    def update_vehicle(request: Request, world: str, vehicle_id: str, changes: vehicle_edits.VehicleChanges, partner: DispatchKey) -> Response:
+        """Change a vehicle's shift, capacity or skills, or put it back in service; re-planned into a draft."""
+        def work() -> vehicle_edits.VehicleUpdateResult:
+            req = vehicle_edits.VehicleUpdateRequest(vehicle_id=vehicle_id, **changes.model_dump(exclude_unset=True))
+            return vehicle_edits.update_vehicle(ctx_for(partner, world), req)
+
+        return commit(request, 200, work)
+
+    @v1.post("/worlds/{world}/undo", tags=["events"], dependencies=_WRITE, response_model=undo.UndoResult)
+    def undo_fact(request: Request, world: str, req: undo.UndoRequest, partner: DispatchKey) -> Response:
+        """Reverse the latest fact recorded on a vehicle or order (or in the world); its drafts are discarded."""
+        return commit(request, 200, lambda: undo.undo_last(ctx_for(partner, world), req))
 
     @v1.put("/worlds/{world}/clock", tags=["worlds"], dependencies=_WRITE, response_model=lifecycle.ClockOut)
     def set_clock(request: Request, world: str, req: lifecycle.ClockRequest, partner: DispatchKey) -> Response:
@@ -496,6 +522,12 @@ def create_app(
         """Try hypothetical changes on a copy of the world and compare key figures (nothing is saved)."""
         return commit(request, 200, lambda: whatif.what_if(ctx_for(partner, world), req))
 
+    @v1.post("/worlds/{world}/unassigned/fixes", tags=["advice"])
+    def fix_unassigned(world: str, partner: ReadKey, req: remedies.RemedyRequest | None = None) -> remedies.UnassignedFixes:
+        """Why each unassigned order of a plan is left out, grouped by cause, with the smallest change that serves it, verified by
+        re-planning a copy (read scope; it solves, so it counts as a planning request; nothing is written)."""
+        return remedies.fix_unassigned(ctx_for(partner, world), req)
+
     # -- forecasts --------------------------------------------------------------------------
 
     @v1.get("/worlds/{world}/forecast/series", tags=["forecasts"])
@@ -512,6 +544,11 @@ def create_app(
     def history_volume(world: str, partner: ReadKey, query: Annotated[forecast.HistoryRequest, Query()]) -> forecast.HistoryOut:
         """Volumes of one series over a date range."""
         return forecast.history_volume(ctx_for(partner, world), query)
+
+    @v1.post("/worlds/{world}/query", tags=["data"], response_model=QueryResult)
+    def query_data(world: str, spec: QuerySpec, partner: ReadKey) -> QueryResult:
+        """Answer a question over the world's history or today's orders: a metric per group, filters, top-k, a compare period (read only)."""
+        return run_query(ctx_for(partner, world), spec)
 
     @v1.post("/worlds/{world}/forecast/fleet-size", tags=["forecasts"], dependencies=_WRITE, response_model=forecast.FleetSizeOut)
     def fleet_size(request: Request, world: str, req: forecast.FleetSizeRequest, partner: PlanKey) -> Response:

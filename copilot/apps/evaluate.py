@@ -30,10 +30,12 @@ Report (JSON)::
                 "runs": [{"run", "passed", "checks": [{"check", "params", "passed", "detail"}],
                           "answer", "answers", "tool_calls", "awaiting_approval",
                           "prompt_tokens", "completion_tokens", "cpu_s", "wall_s", "turn_wall_s",
-                          "setup_s", "thread_id", "error"?}]}]}
+                          "setup_s", "thread_id", "phase_s"?, "error"?}]}]}
 
 ``wall_s`` and ``cpu_s`` of a run cover its turns (the agent's work), not the setup (``setup_s``) or
-the checks; ``cpu_s`` is the process's CPU time, every thread included.
+the checks; ``cpu_s`` is the process's CPU time, every thread included. ``phase_s`` splits the turns'
+seconds into ``prefill`` (the model evaluating prompts), ``decode`` (the model generating, grammar
+sampling included) and ``tools`` (tool calls, planning, the store), when the agent reports them.
 """
 
 from __future__ import annotations
@@ -414,6 +416,8 @@ def _converse(task: Task, agent_factory: AgentFactory, ctx: ToolContext, rec: di
             rec["prompt_tokens"] += int(getattr(result, "prompt_tokens", 0) or 0)
             rec["completion_tokens"] += int(getattr(result, "completion_tokens", 0) or 0)
             rec["awaiting_approval"].append(bool(getattr(result, "awaiting_approval", False)))
+            for phase, seconds in (getattr(result, "phases", None) or {}).items():
+                rec.setdefault("phase_s", {})[phase] = round(rec.get("phase_s", {}).get(phase, 0.0) + float(seconds), 3)
             for call in getattr(result, "tool_calls", None) or []:
                 rec["tool_calls"].append({**_jsonable(call), "turn": k} if isinstance(call, dict) else {"call": _jsonable(call), "turn": k})
     except Exception as exc:
@@ -556,6 +560,7 @@ def build_report(
             "completion_tokens": sum(int(r["completion_tokens"]) for r in runs),
             "cpu_s": round(sum(float(r["cpu_s"]) for r in runs), 3),
             "wall_s": round(sum(float(r["wall_s"]) for r in runs), 3),
+            "phase_s": {ph: round(sum(float((r.get("phase_s") or {}).get(ph, 0.0)) for r in runs), 3) for ph in ("prefill", "decode", "tools")},
         },
         "complete": done >= total,
         "tasks_total": total,
@@ -705,6 +710,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"pass^{args.repeat} {show(report['pass_hat_k'])} ({report['totals']['tasks_passed']}/{report['totals']['tasks']} tasks), "
         f"turn wall time median {turn['median']} s, p95 {turn['p95']} s"
     )
+    phases = report["totals"].get("phase_s") or {}
+    if any(phases.values()):
+        print("  seconds by phase: " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()))
     for tag, rate in report["pass_rate_by_tag"].items():
         print(f"  {tag:<14} {show(rate)}")
     print(f"report: {args.report}")

@@ -31,9 +31,10 @@ from copilot.apps.partners import Partner, authenticate, partner_worlds, public_
 from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_solver_pool
 from copilot.errors import CopilotError, InputError, NotFound
 from copilot.ports import PartnerStore
-from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, whatif
+from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, remedies, undo, vehicle_edits, whatif
 from tools.context import PlanSummary, ToolContext
 from tools.planning import PlanningDeps, PlanSettings
+from tools.query import QueryResult, QuerySpec, run_query
 from tools.sql import SqlStore
 from tools.world_upload import WorldUpload, read_uploaded_world
 
@@ -95,6 +96,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("list_series", _no_args(forecast.list_series), None, forecast.SeriesList, "read"),
     ToolSpec("forecast_demand", forecast.forecast_demand, forecast.ForecastRequest, forecast.ForecastOut, "read"),
     ToolSpec("history_volume", forecast.history_volume, forecast.HistoryRequest, forecast.HistoryOut, "read"),
+    ToolSpec("fix_unassigned", remedies.fix_unassigned, remedies.RemedyRequest, remedies.UnassignedFixes, "read"),
+    ToolSpec("query_data", run_query, QuerySpec, QueryResult, "read"),
     # plan
     ToolSpec("plan_day", lifecycle.plan_day, lifecycle.PlanDayRequest, PlanSummary, "plan"),
     ToolSpec("discard_draft", _discard, lifecycle.PlanRef, PlanSummary, "plan"),
@@ -113,6 +116,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("change_window", events.change_window, events.WindowChangeRequest, events.EventResult, "dispatch"),
     ToolSpec("pin_order", events.pin_order, events.VehicleOrderRequest, events.EventResult, "dispatch"),
     ToolSpec("move_order", events.move_order, events.VehicleOrderRequest, events.EventResult, "dispatch"),
+    ToolSpec("update_vehicle", vehicle_edits.update_vehicle, vehicle_edits.VehicleUpdateRequest, vehicle_edits.VehicleUpdateResult, "dispatch"),
+    ToolSpec("undo_fact", undo.undo_last, undo.UndoRequest, undo.UndoResult, "dispatch"),
 )
 
 _DESCRIPTIONS = {

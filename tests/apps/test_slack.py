@@ -300,7 +300,7 @@ def test_mention_draft_approve_button_commits_and_uploads_the_route_map(make_bot
     assert _buttons(posted) == [APPROVE, REJECT, ROUTE_MAP]
     assert {e["value"] for b in posted["blocks"] if b["type"] == "actions" for e in b["elements"]} == {"1"}
     assert bot.model.seen[0][0][-1].content == "Plan today's routes."  # the mention itself is not part of the message
-    assert bot.door.agent.history(thread_id(TEAM, "C1", root)) == [{"user": "Plan today's routes.", "action": "plan"}]
+    assert [(h["user"], h["action"]) for h in bot.door.agent.history(thread_id(TEAM, "C1", root))] == [("Plan today's routes.", "plan")]
     # the draft's route map: upload URL, the PNG itself, then the upload completed into the same thread
     url = bot.slack.wait("files.getUploadURLExternal")[0]
     upload = bot.slack.wait("upload")[0]

@@ -55,8 +55,8 @@ class ScriptedChat(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
 
-def act(name: str) -> str:
-    return json.dumps({"action": name})
+def act(*names: str, mode: str = "do") -> str:
+    return json.dumps({"mode": mode, "actions": list(names)})
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_plan_waits_for_approval_then_commits_on_approve(ctx: ToolContext) -> No
     first = g.turn("t1", "Plan today's routes.")
     assert first.awaiting_approval and "Draft plan #" in first.answer
     assert statuses(ctx) == ["draft"] and ctx.committed() is None
-    assert first.tool_calls == [{"tool": "plan", "args": {}, "ok": True, "error": None}]
+    assert first.tool_calls == [{"tool": "plan", "args": {}, "ok": True, "error": None, "mode": "do"}]
     second = g.turn("t1", "Looks good, send it.")
     assert not second.awaiting_approval
     assert statuses(ctx) == ["committed"]
@@ -259,3 +259,87 @@ def test_a_partial_id_is_not_taken_for_an_unknown_one(ctx: ToolContext) -> None:
     g, _ = graph(ctx, [act("breakdown"), json.dumps({"vehicle_id": "1"})])
     out = g.turn("t", "V1 broke down")  # the model wrote "1": the dispatcher's V1 is used, not refused as unknown
     assert out.tool_calls[-1]["args"] == {"vehicle_id": "V1"} and out.awaiting_approval
+
+
+# ---- several actions, asking vs doing, undo -------------------------------------------------------
+
+
+def _commit_day(ctx: ToolContext) -> int:
+    from tools import lifecycle
+
+    draft = lifecycle.plan_day(ctx)
+    return lifecycle.approve_plan(ctx, lifecycle.PlanRef(plan_id=draft.plan_id)).plan_id
+
+
+def test_one_action_for_several_ids_runs_once_per_id_into_one_draft(ctx: ToolContext) -> None:
+    _commit_day(ctx)
+    g, _ = graph(ctx, [act("cancel_order")])
+    out = g.turn("t", "Customers cancelled O1 and O4.")
+    world = ctx.world()
+    assert world.order("O1").cancelled and world.order("O4").cancelled
+    assert [c["args"] for c in out.tool_calls] == [{"order_id": "O1"}, {"order_id": "O4"}]
+    drafts = [p for p in ctx.store.plans(ctx.world_name) if p.status is PlanStatus.DRAFT]
+    assert len(drafts) == 1 and out.awaiting_approval  # the first draft was superseded by the one with both facts
+    assert "O1" in out.answer and "O4" in out.answer
+
+
+def test_a_question_runs_the_event_without_writing_anything(ctx: ToolContext) -> None:
+    _commit_day(ctx)
+    before = (ctx.world(), statuses(ctx), len(ctx.store.audit(ctx.world_name)))
+    g, _ = graph(ctx, [act("breakdown", mode="do")])  # the model says "do"; the wording says it is only a question
+    out = g.turn("t", "Suppose V1 broke down, how many orders could we not serve? Don't change anything.")
+    assert (ctx.world(), statuses(ctx), len(ctx.store.audit(ctx.world_name))) == before
+    assert out.tool_calls[0]["ok"] and out.tool_calls[0]["mode"] == "ask"
+    assert "If vehicle V1 unavailable" in out.answer and "Nothing was recorded" in out.answer
+    assert not out.awaiting_approval
+
+
+def test_ask_mode_turns_a_new_order_into_advice(ctx: ToolContext) -> None:
+    _commit_day(ctx)
+    before = (ctx.world(), statuses(ctx))
+    advise = json.dumps({"lat": 30.43, "lng": 120.27, "demand": None, "tw_start": None, "tw_end": None})
+    g, _ = graph(ctx, [act("new_order", mode="ask"), advise])
+    out = g.turn("t", "Which van could take a pickup at 30.43, 120.27?")
+    assert [c["tool"] for c in out.tool_calls] == ["advise"] and out.tool_calls[0]["ok"]
+    assert (ctx.world(), statuses(ctx)) == before
+
+
+def test_several_actions_are_reported_in_order_and_a_refused_one_is_named(ctx: ToolContext) -> None:
+    _commit_day(ctx)
+    g, _ = graph(ctx, [act("order_status", "cancel_order"), json.dumps({"order_id": "O9"})])
+    out = g.turn("t", "Where is O2? And cancel O9 please.")
+    assert [c["tool"] for c in out.tool_calls] == ["order_status", "cancel_order"]
+    assert out.tool_calls[0]["ok"] and not out.tool_calls[1]["ok"]
+    lines = out.answer.splitlines()
+    assert lines[0].startswith("O2") and "O9" in lines[1]
+
+
+def test_false_alarm_undoes_the_fact_and_its_draft(ctx: ToolContext) -> None:
+    committed = _commit_day(ctx)
+    g, _ = graph(ctx, [act("breakdown"), act("undo")])
+    first = g.turn("t", "V2 broke down.")
+    assert first.awaiting_approval and not ctx.world().vehicle("V2").available
+    second = g.turn("t", "False alarm, V2 is fine.")  # names a vehicle: never taken as approve/reject
+    assert ctx.world().vehicle("V2").available
+    assert ctx.committed().id == committed  # type: ignore[union-attr]
+    assert statuses(ctx)[-1] == "discarded" and not second.awaiting_approval
+    assert "Undone" in second.answer
+
+
+def test_edits_from_the_model_are_grounded_in_the_words(ctx: ToolContext) -> None:
+    _commit_day(ctx)
+    fill = json.dumps({"order_id": "O1", "demand": 5, "priority": "high", "required_skill": None, "service_min": 9, "kind": None})
+    g, _ = graph(ctx, [act("edit_order"), fill])
+    g.turn("t", "O1 is 5 parcels now.")
+    order = ctx.world().order("O1")
+    assert order.demand == 5
+    assert order.priority.value == "normal" and order.service_s == 180  # not said: not changed
+
+
+def test_shift_end_is_read_from_the_words(ctx: ToolContext) -> None:
+    _commit_day(ctx)
+    fill = json.dumps({"vehicle_id": "V3", "shift_start": None, "shift_end": "3pm", "capacity": None, "add_skill": None, "back_in_service": None})
+    g, _ = graph(ctx, [act("edit_vehicle"), fill])
+    out = g.turn("t", "V3's driver has to stop at 3 pm today.")
+    assert out.tool_calls[-1]["ok"], out.answer
+    assert out.tool_calls[-1]["args"]["shift_end"] == "15:00"

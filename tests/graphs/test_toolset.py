@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 import pytest
@@ -53,8 +55,9 @@ def test_values_not_in_the_message_are_dropped_and_required_ones_asked_for(hz: W
     assert g.args is not None
     args = g.args.model_dump()
     assert args["order_id"] == "P900001"  # taken from the message
-    assert args["demand"] is None and args["tw_end"] is None and args["skill"] is None  # 3, 17:00 and bulky were never said
-    assert args["tw_start"] == "15:00" and args["lat"] == 30.4405
+    assert args["demand"] is None and args["skill"] is None  # 3 and bulky were never said
+    assert (args["tw_start"], args["tw_end"]) == ("15:00", "16:00")  # the window the message states, not the model's 17:00
+    assert args["lat"] == 30.4405
     missing = ground(ACTIONS["new_order"], {**raw, "lat": 31.0, "lng": 121.0}, hz, "add an order for Lee's Deli", "add an order for Lee's Deli", "en")
     assert missing.args is None and "location" in (missing.question or "")
 
@@ -68,9 +71,12 @@ def test_unknown_id_the_dispatcher_wrote_is_asked_about(hz: World) -> None:
 
 def test_series_names_and_dates_are_normalised(jl: World) -> None:
     text = "How many deliveries did region 53 get from 24 to 30 September, in total?"
-    g = ground(ACTIONS["history"], {"region": "region 53", "start": "2023-09-24", "end": "2023-09-30"}, jl, text, text, "en")
+    raw = {"region": "region 53", "source": "history", "metric": "sum", "group_by": "date", "date_from": "2023-09-24", "date_to": "2023-09-30"}
+    g = ground(ACTIONS["query"], raw, jl, text, text, "en")
     assert g.args is not None
-    assert g.args.model_dump() == {"region": "53", "start": "2022-09-24", "end": "2022-09-30"}  # the world's year, not the model's guess
+    args = g.args.model_dump()
+    assert (args["region"], args["date_from"], args["date_to"]) == ("53", "2022-09-24", "2022-09-30")  # the words' dates, not the model's
+    assert args["group_by"] is None  # "in total": one number, whatever the model guessed
     zh = ground(ACTIONS["forecast"], {"region": "129 区", "days": 3}, jl, "129 区未来三天大概有多少单？", "129 区未来三天大概有多少单？", "zh")
     assert zh.args is not None and zh.args.model_dump() == {"region": "129", "days": 3}
 
@@ -81,3 +87,30 @@ def test_ids_only_actions_need_no_model_call_when_unambiguous(hz: World) -> None
     assert args_from_text(ACTIONS["notes"], "Summarise any special handling notes", hz) == {"order_id": None}
     assert args_from_text(ACTIONS["order_status"], "P546630 or P1446747?", hz) is None  # ambiguous: the model decides
     assert args_from_text(ACTIONS["new_order"], "New pickup P900001", hz) is None  # not an ids-only action
+    # actions whose every value code can read from the words: a window, a duration, a shift end, a place
+    assert args_from_text(ACTIONS["change_window"], "P546630 改成下午四点到六点", hz) == {"order_id": "P546630", "tw_start": "16:00", "tw_end": "18:00"}
+    assert args_from_text(ACTIONS["delay"], "HZ-V5 要晚半小时", hz) == {"vehicle_id": "HZ-V5", "minutes": 30}
+    assert args_from_text(ACTIONS["edit_vehicle"], "HZ-V1 has to stop at 3pm", hz) == {"vehicle_id": "HZ-V1", "shift_end": "15:00"}
+    advice = args_from_text(ACTIONS["advise"], "room for 2 parcels at 30.43, 120.26 between 13:00 and 14:00?", hz)
+    assert advice == {"lat": 30.43, "lng": 120.26, "demand": 2, "tw_start": "13:00", "tw_end": "14:00"}
+    assert args_from_text(ACTIONS["edit_order"], "P546630 is 4 parcels now, not urgent any more", hz) == {
+        "order_id": "P546630",
+        "demand": 4,
+        "priority": "normal",
+        "required_skill": None,
+    }
+
+
+def test_query_shape_comes_from_the_words(jl: World) -> None:
+    def shape(text: str, **raw: Any) -> tuple[Any, ...]:
+        g = ground(ACTIONS["query"], {"source": "history", **raw}, jl, text, text, "en" if text.isascii() else "zh")
+        assert g.args is not None, g.question
+        a = g.args.model_dump()
+        return a["group_by"], a["region"], a["order"], a["top_k"], a["date_from"], a["date_to"]
+
+    assert shape("Which region was busiest in July?", group_by="date") == ("region", None, "desc", 1, "2022-07-01", "2022-07-31")
+    assert shape("On which day in September did region 31 have the most?", group_by="region") == ("date", "31", "desc", 1, "2022-09-01", "2022-09-30")
+    assert shape("129区 上周每天派了多少件？", group_by="region") == ("date", "129", None, None, "2022-09-19", "2022-09-25")
+    assert shape("九月十号所有区域一共多少件", group_by="region") == (None, None, None, None, "2022-09-10", "2022-09-10")
+    assert shape("Which 3 regions were quietest last month?", group_by=None)[0:4] == ("region", None, "asc", 3)
+    assert shape("Top 3 regions by volume last month", group_by=None)[0:4] == ("region", None, "desc", 3)

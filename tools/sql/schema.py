@@ -214,6 +214,11 @@ audit_log = Table(
     Column("action", Text, nullable=False),
     Column("detail", Text, nullable=False),
     Column("actor", Text, nullable=False),
+    # migration 0006: what a fact changed, so that it can be undone
+    Column("subject", Text, nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("undone_by", Integer, nullable=True),
 )
 
 # Partner API keys (migration 0004): only a SHA-256 hash of each key is kept, never the key itself.

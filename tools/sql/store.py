@@ -25,10 +25,11 @@ from sqlalchemy import Connection, RootTransaction, delete, exc, func, insert, s
 from copilot.domain import HistoryRow, Order, Plan, PlanStatus, Vehicle, World
 from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
 from copilot.faults import crash_point
-from copilot.ports import AuditEntry, StoredPlan
+from copilot.ports import AuditEntry, StoredPlan, UndoneFact
 from tools.sql import engine as eng
 from tools.sql import queries as q
 from tools.sql import rows
+from tools.sql.aggregates import DataQueries
 from tools.sql.history import HistoryQueries
 from tools.sql.schema import audit_log, history, order_windows, orders, plans, vehicles, worlds
 
@@ -48,6 +49,7 @@ def _changes(old: object, new: object) -> str:
 
 
 _KEYS = ("world_id", "id", "position")
+_WINDOWS = "windows"  # key of an order's windows in an audit row's before/after
 _T = TypeVar("_T", Order, Vehicle)
 
 
@@ -107,6 +109,10 @@ class SqlStore:
         if self._history is None:
             self._history = HistoryQueries(self._engine.url)
         return self._history
+
+    def data_reader(self) -> DataQueries:
+        """The read-only aggregate queries of ``tools/query.py``, on the history queries' read-only connections."""
+        return DataQueries(self.history_reader())
 
     def __enter__(self) -> SqlStore:
         return self
@@ -176,9 +182,7 @@ class SqlStore:
         return unit.conn
 
     @contextmanager
-    def _tx(
-        self, *, write: bool = False, what: str = "the change", rejected: Callable[[str], CopilotError] = InputError
-    ) -> Iterator[Connection]:
+    def _tx(self, *, write: bool = False, what: str = "the change", rejected: Callable[[str], CopilotError] = InputError) -> Iterator[Connection]:
         unit = self._unit.get()
         if unit is not None and (write or unit.conn is not None):
             try:
@@ -212,8 +216,26 @@ class SqlStore:
             found = f"the database {self.url} is at schema revision {current or 'none'}"
             raise ConfigurationError(f"{found} but this version needs {head}; run SqlStore.upgrade() first") from error
 
-    def _audit(self, conn: Connection, world: str, action: str, detail: str, actor: str | None) -> None:
-        conn.execute(insert(audit_log).values(world=world, at=self._now(), action=action, detail=detail, actor=actor or self._actor))
+    def _audit(
+        self,
+        conn: Connection,
+        world: str,
+        action: str,
+        detail: str,
+        actor: str | None,
+        *,
+        subject: str | None = None,
+        before: dict[str, object] | None = None,
+        after: dict[str, object] | None = None,
+    ) -> int:
+        values = {"world": world, "at": self._now(), "action": action, "detail": detail, "actor": actor or self._actor}
+        if subject is not None:
+            values["subject"] = subject
+        if before is not None:  # only a fact that can be undone keeps what it changed
+            values.update(before=before, after=after or {})
+        result = conn.execute(insert(audit_log).values(**values))
+        key = result.inserted_primary_key
+        return int(key[0]) if key is not None else 0
 
     # -- worlds ------------------------------------------------------------------------------
 
@@ -227,14 +249,10 @@ class SqlStore:
             old = conn.scalar(select(worlds.c.id).where(worlds.c.name == world.name).with_for_update())
             if old is not None:
                 if not replace:
-                    raise InputError(
-                        f"a world named {world.name!r} is already stored; import it with replace=True to replace it and its plans"
-                    )
+                    raise InputError(f"a world named {world.name!r} is already stored; import it with replace=True to replace it and its plans")
                 conn.execute(delete(worlds).where(worlds.c.id == old))
             q.insert_world(conn, world, meta, self._now())
-            counts = (
-                f"{len(world.depots)} depots, {len(world.vehicles)} vehicles, {len(world.orders)} orders, {len(world.history)} history rows"
-            )
+            counts = f"{len(world.depots)} depots, {len(world.vehicles)} vehicles, {len(world.orders)} orders, {len(world.history)} history rows"
             self._audit(conn, world.name, "import_world" if old is None else "replace_world", counts, actor)
 
     def load_world(self, name: str) -> World:
@@ -278,11 +296,15 @@ class SqlStore:
             # only the fields this change sets are written: a concurrent change to another field stays
             new = _apply(stored, old, vehicle)
             dataclasses.replace(current, vehicles=tuple(new if v.id == vehicle.id else v for v in current.vehicles))  # validates
-            values = _changed_columns(rows.vehicle_row(wid, 0, stored), rows.vehicle_row(wid, 0, new))
+            old_row = rows.vehicle_row(wid, 0, stored)
+            values = _changed_columns(old_row, rows.vehicle_row(wid, 0, new))
             if values:
                 conn.execute(update(vehicles).where(vehicles.c.world_id == wid, vehicles.c.id == vehicle.id).values(**values))
             q.touch(conn, wid, self._now())
-            self._audit(conn, world, "update_vehicle", f"vehicle {vehicle.id}: {_changes(stored, new)}", actor)
+            before = {k: old_row[k] for k in values}
+            self._audit(
+                conn, world, "update_vehicle", f"vehicle {vehicle.id}: {_changes(stored, new)}", actor, subject=f"vehicle:{vehicle.id}", before=before, after=values
+            )
 
     def update_order(self, world: str, order: Order, *, actor: str | None = None, base: Order | None = None) -> None:
         """Write the fields of ``order`` that differ from ``base`` (the order as the caller read it; default: as
@@ -294,14 +316,24 @@ class SqlStore:
             old = stored if base is None else base
             new = _apply(stored, old, order)
             dataclasses.replace(current, orders=tuple(new if o.id == order.id else o for o in current.orders))  # validates
-            values = _changed_columns(rows.order_row(wid, 0, stored), rows.order_row(wid, 0, new))
+            old_row = rows.order_row(wid, 0, stored)
+            values = _changed_columns(old_row, rows.order_row(wid, 0, new))
             if values:
                 conn.execute(update(orders).where(orders.c.world_id == wid, orders.c.id == order.id).values(**values))
+            before: dict[str, object] = {k: old_row[k] for k in values}
+            after: dict[str, object] = dict(values)
             if new.windows != stored.windows:
-                conn.execute(delete(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == order.id))
-                q.insert_rows(conn, order_windows, rows.window_rows(wid, new))
+                self._write_windows(conn, wid, order.id, [(w.start, w.end) for w in new.windows])
+                before[_WINDOWS] = [[w.start, w.end] for w in stored.windows]
+                after[_WINDOWS] = [[w.start, w.end] for w in new.windows]
             q.touch(conn, wid, self._now())
-            self._audit(conn, world, "update_order", f"order {order.id}: {_changes(stored, new)}", actor)
+            self._audit(conn, world, "update_order", f"order {order.id}: {_changes(stored, new)}", actor, subject=f"order:{order.id}", before=before, after=after)
+
+    @staticmethod
+    def _write_windows(conn: Connection, wid: int, order_id: str, windows: Sequence[Sequence[int]]) -> None:
+        conn.execute(delete(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == order_id))
+        items = [{"world_id": wid, "order_id": order_id, "seq": i, "start_at": int(a), "end_at": int(b)} for i, (a, b) in enumerate(windows)]
+        q.insert_rows(conn, order_windows, items)
 
     def add_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
         """Add one new order to a stored world."""
@@ -319,7 +351,77 @@ class SqlStore:
             dataclasses.replace(current, orders=current.orders + tuple(new))  # validates
             q.insert_orders(conn, wid, new)
             q.touch(conn, wid, self._now())
-            self._audit(conn, world, "add_order", "added " + ", ".join(o.id for o in new), actor)
+            if len(new) == 1:  # one new order: undoing it cancels it (it stays in the store for the audit trail)
+                subject = f"order:{new[0].id}"
+                self._audit(conn, world, "add_order", f"added {new[0].id}", actor, subject=subject, before={"cancelled": True}, after={"cancelled": False})
+            else:
+                self._audit(conn, world, "add_order", "added " + ", ".join(o.id for o in new), actor)
+
+    def undo_fact(self, world: str, subject: str | None = None, *, actor: str | None = None) -> UndoneFact:
+        """Reverse the latest fact recorded on a vehicle or order (``subject`` like ``vehicle:HZ-V2``; None: the
+        latest fact of the world) that is not undone yet. Each changed field goes back to its old value unless
+        something changed it since (then it is kept and reported). Raises InputError when there is nothing to undo."""
+        with self._tx(write=True, what="undoing a fact") as conn:
+            wid = q.world_id(conn, world, lock=True)
+            query = select(audit_log).where(audit_log.c.world == world, audit_log.c.before.is_not(None), audit_log.c.undone_by.is_(None))
+            if subject is not None:
+                query = query.where(audit_log.c.subject == subject)
+            row = conn.execute(query.order_by(audit_log.c.id.desc()).limit(1)).mappings().first()
+            if row is None:
+                raise InputError(f"there is no recorded change{' of ' + subject.replace(':', ' ') if subject else ''} to undo")
+            kind, _, key = str(row["subject"]).partition(":")
+            table = vehicles if kind == "vehicle" else orders
+            current = conn.execute(select(table).where(table.c.world_id == wid, table.c.id == key)).mappings().first()
+            if current is None:
+                raise InputError(f"{kind} {key} no longer exists")
+            before, after = dict(row["before"] or {}), dict(row["after"] or {})
+            reverted, kept = [], []
+            values: dict[str, object] = {}
+            for col, old in before.items():
+                if col == _WINDOWS:
+                    stored_windows = [
+                        [w["start_at"], w["end_at"]]
+                        for w in conn.execute(
+                            select(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == key).order_by(order_windows.c.seq)
+                        ).mappings()
+                    ]
+                    if stored_windows == after.get(col):
+                        self._write_windows(conn, wid, key, old)
+                        reverted.append("windows")
+                    else:
+                        kept.append("windows")
+                    continue
+                now = current[col]
+                if isinstance(now, list | tuple | set | frozenset):
+                    now = sorted(now)
+                if now == after.get(col):
+                    values[col] = old
+                    reverted.append(col)
+                else:
+                    kept.append(col)
+            if values:
+                conn.execute(update(table).where(table.c.world_id == wid, table.c.id == key).values(**values))
+            q.load_world(conn, world)  # the world must still be valid (loading validates it)
+            q.touch(conn, wid, self._now())
+            detail = f"undid #{row['id']} ({row['detail']}): " + (", ".join(reverted) or "nothing") + (f"; kept (changed since): {', '.join(kept)}" if kept else "")
+            undo_id = self._audit(conn, world, "undo", detail, actor)
+            conn.execute(update(audit_log).where(audit_log.c.id == row["id"]).values(undone_by=undo_id))
+            later = conn.execute(
+                select(audit_log.c.action, audit_log.c.subject)
+                .where(audit_log.c.world == world, audit_log.c.id > row["id"], audit_log.c.subject.like("plan:%"))
+                .order_by(audit_log.c.id)
+            ).all()
+            saved = tuple(dict.fromkeys(int(str(subj)[5:]) for action, subj in later if action == "save_plan"))
+            return UndoneFact(
+                audit_id=int(row["id"]),
+                subject=str(row["subject"]),
+                detail=str(row["detail"]),
+                at=int(row["at"]),
+                reverted=tuple(reverted),
+                kept=tuple(kept),
+                plans_after=saved,
+                committed_after=any(action == "commit_plan" for action, _ in later),
+            )
 
     def import_history(self, world: str, items: Sequence[HistoryRow], *, replace: bool = False, actor: str | None = None) -> None:
         """Add daily volumes to a stored world's history in one transaction.
@@ -367,7 +469,7 @@ class SqlStore:
             created_at = self._now() if plan.created_at is None else plan.created_at
             plan_id, summary = q.insert_plan(conn, wid, plan, status, note or plan.note, created_at)
             superseded = "" if previous is None else f"; plan {previous} superseded"
-            self._audit(conn, world, "save_plan", f"plan {plan_id} saved as {status.value}: {summary}{superseded}", actor)
+            self._audit(conn, world, "save_plan", f"plan {plan_id} saved as {status.value}: {summary}{superseded}", actor, subject=f"plan:{plan_id}")
             return plan_id
 
     def commit_plan(self, world: str, plan_id: int, note: str = "", *, actor: str | None = None) -> None:
@@ -385,7 +487,7 @@ class SqlStore:
             previous = q.supersede(conn, wid)
             q.set_plan(conn, plan_id, status=PlanStatus.COMMITTED.value, **({"note": note} if note else {}))
             detail = f"plan {plan_id} committed" + ("" if previous is None else f"; plan {previous} superseded")
-            self._audit(conn, world, "commit_plan", detail + (f"; note: {note}" if note else ""), actor)
+            self._audit(conn, world, "commit_plan", detail + (f"; note: {note}" if note else ""), actor, subject=f"plan:{plan_id}")
 
     def discard_plan(self, plan_id: int, *, actor: str | None = None) -> None:
         """Mark a draft plan discarded (discarding it again changes nothing; committed and superseded plans are kept)."""
