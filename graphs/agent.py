@@ -27,7 +27,6 @@ replies, never into prompts. The conversation is a LangGraph thread kept by a ch
 from __future__ import annotations
 
 import contextlib
-import json
 import operator
 import re
 import time
@@ -46,15 +45,15 @@ from copilot.errors import CopilotError, InputError
 from graphs import prompts, replies
 from graphs.intent import asks_only
 from graphs.llm import decide
-from graphs.toolset import ACTIONS, Action, Grounded, Outcome, args_from_text, ground, ids_in_text
+from graphs.toolset import ACTIONS, Action, Grounded, Outcome, args_from_text, ground, ids_in_text, new_ids_in_text
 from tools import lifecycle
 from tools.context import ToolContext
 
 UNTRUSTED_TEXT_ACTIONS = frozenset({"notes", "order_status"})
 """Replies that quote customer text: never sent back through the model."""
 
-MAX_ACTIONS = 3
-"""The most actions one message may carry."""
+MAX_ACTIONS = 2
+"""The most different actions one message may carry (one action may run for several ids)."""
 
 READ_KINDS = frozenset({"read", "confirm", "chat"})
 WRITE_KINDS = frozenset({"event", "plan", "dispatch", "discard"})
@@ -85,6 +84,16 @@ def _no_subject(action: Action, g: Grounded) -> bool:
     """Whether grounding found none of the ids the action is about (its required order/vehicle fields)."""
     ids = [f for f in action.required if f in ("order_id", "vehicle_id", "region")]
     return bool(ids) and not g.unknown and all(f in g.missing for f in ids)
+
+
+def _subject_named(action: Action, text: str, world: Any) -> bool:
+    """Whether the message names something of each kind the action is about (an order, a vehicle, a region)."""
+    for f in action.required:
+        if f == "order_id" and not (ids_in_text(text, world, "order") or (action.name == "new_order" and new_ids_in_text(text, world))):
+            return False
+        if f == "vehicle_id" and not ids_in_text(text, world, "vehicle"):
+            return False
+    return True
 
 
 def _spread_field(action: Action) -> tuple[str, str] | None:
@@ -174,7 +183,7 @@ def _conversation(state: AgentState) -> list[BaseMessage]:
     msgs: list[BaseMessage] = [SystemMessage(prompts.SYSTEM)]
     for item in state.get("log", [])[-HISTORY_TURNS:]:
         msgs.append(HumanMessage(item["user"]))
-        msgs.append(AIMessage(json.dumps({"mode": item.get("mode", "do"), "actions": item.get("actions") or [item["action"]]})))
+        msgs.append(AIMessage(prompts.decision_json(item.get("mode", "do"), item.get("actions") or [item["action"]])))
     msgs.append(HumanMessage(state["current"]))
     return msgs
 
@@ -223,7 +232,7 @@ class DispatcherGraph:
     def _choose(self, state: AgentState) -> dict[str, Any]:
         st = dict(state)
         value = self._decide(st, _conversation(state), prompts.decision_schema(list(ACTIONS)), max_tokens=48)  # type: ignore[arg-type]
-        names = _tidy([str(a) for a in value.get("actions") or [] if str(a) in ACTIONS])
+        names = _tidy([a for a in prompts.decision_actions(value) if a in ACTIONS])
         if not names:  # a server that ignored the schema: answer politely rather than guess
             names = ["chat"]
         mode = "ask" if value.get("mode") == "ask" or asks_only(state["current"]) else "do"
@@ -239,7 +248,7 @@ class DispatcherGraph:
         raw = dict(fixed) if fixed is not None else (None if shared and action.kind in WRITE_KINDS else args_from_text(action, state["current"], world))
         if raw is None:
             msgs = _conversation(state)
-            msgs.append(AIMessage(json.dumps({"mode": state.get("mode", "do"), "actions": state.get("actions") or [action.name]})))
+            msgs.append(AIMessage(prompts.decision_json(state.get("mode", "do"), state.get("actions") or [action.name])))
             msgs.append(HumanMessage(prompts.args_request(action)))
             raw = self._decide(st, msgs, prompts.args_schema(action), max_tokens=160)  # type: ignore[arg-type]
         strict = shared and fixed is None and action.kind in WRITE_KINDS  # no fallback to another action's id
@@ -285,6 +294,11 @@ class DispatcherGraph:
             if i and action.args is not None:
                 world = self.ctx.world()  # an earlier step of this turn may have changed it
             shared = len({a.name for a, _ in steps}) > 1
+            if shared and i and fixed is None and not _subject_named(action, state["current"], world):
+                # a later action of several whose order or vehicle the message does not name at all: not asked for
+                calls.append({"tool": action.name, "args": {}, "ok": False, "error": "skipped: the message names nothing for it", "mode": state.get("mode")})
+                skipped.append(action)
+                continue
             g = self._fill(state, st, action, world, fixed, shared=shared) if action.args is not None else Grounded(args=None)
             if g.question is not None and len(steps) > 1 and _no_subject(action, g):
                 # one of several actions whose order or vehicle the message does not name: the model read more

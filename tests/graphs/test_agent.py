@@ -56,7 +56,7 @@ class ScriptedChat(BaseChatModel):
 
 
 def act(*names: str, mode: str = "do") -> str:
-    return json.dumps({"mode": mode, "actions": list(names)})
+    return json.dumps({"mode": mode, "action": names[0], "then": names[1] if len(names) > 1 else "none"})
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ def _messages(text: str) -> list[object]:
 def test_default_model_from_the_registry_gives_a_schema_valid_decision(chat: LlamaCppChat) -> None:
     assert chat.model_path == registry.resolve(registry.DEFAULT_MODEL, MODELS).path
     value, usage = decide(chat, _messages("Which van has P546630?"), SCHEMA, max_tokens=48)
-    assert set(value) == {"mode", "actions"} and set(value["actions"]) <= set(prompts.ACTIONS)
-    assert value["actions"] == ["order_status"]
+    assert set(value) == {"mode", "action", "then"} and value["action"] in prompts.ACTIONS
+    assert prompts.decision_actions(value) == ["order_status"]
     assert usage["prompt_tokens"] > 100 and usage["completion_tokens"] > 0
     # a second conversation reuses the evaluated system prompt: only the new turn is evaluated
     decide(chat, _messages("HZ-V3 broke down."), SCHEMA, max_tokens=48)
@@ -100,7 +100,7 @@ def test_same_decision_through_the_openai_compatible_server(server: str) -> None
     model = make_chat_model(ModelSettings(backend="openai", base_url=server, server_model="qwen", max_tokens=48))
     assert isinstance(model, OpenAIChat)
     value, usage = decide(model, _messages("Which van has P546630?"), SCHEMA, max_tokens=48)
-    assert set(value) == {"mode", "actions"} and set(value["actions"]) <= set(prompts.ACTIONS)
+    assert set(value) == {"mode", "action", "then"} and value["action"] in prompts.ACTIONS
     assert usage["completion_tokens"] > 0
 
 
