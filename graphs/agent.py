@@ -45,7 +45,7 @@ from copilot.errors import CopilotError, InputError
 from graphs import prompts, replies
 from graphs.intent import asks_only
 from graphs.llm import decide
-from graphs.toolset import ACTIONS, Action, Grounded, Outcome, args_from_text, ground, ids_in_text, new_ids_in_text
+from graphs.toolset import ACTIONS, MODEL_FILLS, Action, Grounded, Outcome, args_from_text, ground, ids_in_text, new_ids_in_text
 from tools import lifecycle
 from tools.context import ToolContext
 
@@ -235,6 +235,8 @@ class DispatcherGraph:
         names = _tidy([a for a in prompts.decision_actions(value) if a in ACTIONS])
         if not names:  # a server that ignored the schema: answer politely rather than guess
             names = ["chat"]
+        if "query" in names and "forecast" not in names and future_only(state["current"], self.ctx.world()):
+            names[names.index("query")] = "forecast"  # the history holds no future days: that question is a forecast
         mode = "ask" if value.get("mode") == "ask" or asks_only(state["current"]) else "do"
         self._emit("action", names[0] if len(names) == 1 else names)
         return {"action": names[0], "actions": names, "mode": mode, "usage": st.get("usage", {}), "args": None}
@@ -246,11 +248,15 @@ class DispatcherGraph:
         """The action's arguments: straight from the message when they are ids it names (unless the message is
         ``shared`` by several different actions), else the model's, grounded in the dispatcher's words."""
         raw = dict(fixed) if fixed is not None else (None if shared and action.kind in WRITE_KINDS else args_from_text(action, state["current"], world))
-        if raw is None:
+        only: tuple[str, ...] | None = None
+        if raw is not None and MODEL_FILLS in raw:  # code read most of it; the model reads the rest (a name)
+            only = tuple(raw.pop(MODEL_FILLS))
+        if raw is None or only:
             msgs = _conversation(state)
             msgs.append(AIMessage(prompts.decision_json(state.get("mode", "do"), state.get("actions") or [action.name])))
-            msgs.append(HumanMessage(prompts.args_request(action)))
-            raw = self._decide(st, msgs, prompts.args_schema(action), max_tokens=160)  # type: ignore[arg-type]
+            msgs.append(HumanMessage(prompts.args_request(action, only)))
+            filled = self._decide(st, msgs, prompts.args_schema(action, only), max_tokens=160)  # type: ignore[arg-type]
+            raw = {**(raw or {}), **filled}
         strict = shared and fixed is None and action.kind in WRITE_KINDS  # no fallback to another action's id
         return ground(action, raw, world, state["current"], _user_text(state), state.get("lang", "en"), strict=strict)
 

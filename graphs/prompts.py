@@ -112,23 +112,26 @@ def decision_actions(value: dict[str, Any]) -> list[str]:
     return [a for a in out if a]
 
 
-def args_schema(action: Action) -> dict[str, Any]:
-    """JSON schema of an action's arguments (every field required, null allowed), without descriptions."""
+def args_schema(action: Action, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """JSON schema of an action's arguments (every field required, null allowed), without descriptions;
+    ``only``: just these fields (code read the others from the words)."""
     assert action.args is not None
     schema = action.args.model_json_schema()
     props: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
-        if name in action.code_filled:
+        if name in action.code_filled or (only is not None and name not in only):
             continue
         p = {k: v for k, v in prop.items() if k not in ("description", "title", "default")}
         props[name] = p
     return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 
-def args_request(action: Action) -> str:
-    """The message asking for an action's arguments."""
+def args_request(action: Action, only: tuple[str, ...] | None = None) -> str:
+    """The message asking for an action's arguments (``only``: just these)."""
     assert action.args is not None
-    fields = "; ".join(f"{n}: {f.description}" for n, f in action.args.model_fields.items() if n not in action.code_filled)
+    fields = "; ".join(
+        f"{n}: {f.description}" for n, f in action.args.model_fields.items() if n not in action.code_filled and (only is None or n in only)
+    )
     return f"Fill the arguments of {action.name} from the dispatcher's words only ({fields}). Use null for anything the dispatcher did not say."
 
 

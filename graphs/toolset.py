@@ -121,6 +121,8 @@ class EditOrderArg(BaseModel):
     required_skill: str | None = Field(default=None, description="a vehicle skill the order now needs (e.g. bulky, cold)")
     service_min: int | None = Field(default=None, description="new minutes of service at the customer")
     kind: Literal["pickup", "delivery"] | None = Field(default=None, description="new kind: pickup or delivery")
+    tw_start: str | None = Field(default=None, description="new window start, HH:MM")
+    tw_end: str | None = Field(default=None, description="new window end, HH:MM")
 
 
 class EditVehicleArg(BaseModel):
@@ -328,7 +330,7 @@ def _edit_order(ctx: ToolContext, a: EditOrderArg) -> Outcome:
 
     fields = {k: v for k, v in a.model_dump().items() if k != "order_id" and v is not None}
     if not fields:
-        raise InputError(f"what should change on {a.order_id}: parcels, priority, a required skill, service minutes or its kind?")
+        raise InputError(f"what should change on {a.order_id}: parcels, priority, a required skill, service minutes, its kind or its window?")
     result = order_edits.update_order(ctx, order_edits.OrderUpdateRequest(order_id=str(a.order_id), **fields))
     draft = result.draft.plan_id if result.draft is not None else None
     return Outcome("edit_order", data=result, draft_id=draft or None, facts={"order_id": result.order.order_id})
@@ -411,7 +413,7 @@ ACTIONS: dict[str, Action] = {
         Action("pin", "keep an order on a given vehicle, then re-plan", "event", OrderVehicleArg, ("order_id", "vehicle_id"), _pin),
         Action(
             "edit_order",
-            "change an order's parcels (demand), priority, required vehicle skill, service minutes or kind",
+            "change an order's parcels (demand), priority, required vehicle skill, service minutes, kind or time window",
             "event",
             EditOrderArg,
             ("order_id",),
@@ -499,8 +501,20 @@ def _zh_number(word: str) -> int | None:
     return _ZH_DIGITS[word] if len(word) == 1 else None
 
 
+_ID_WORD = re.compile(r"\b[A-Za-z]+(?:[-_][A-Za-z]*)*\d+[A-Za-z0-9\-_]*\b")
+
+
+def future_only(text: str, world: World) -> bool:
+    """Whether every date or period the text states lies on or after the world's day (a question about the
+    future is a forecast, not a question over the history)."""
+    found = timewords.periods(text, date.fromisoformat(world.date))
+    return bool(found) and all(p.start >= date.fromisoformat(world.date) for p in found)
+
+
 def _numbers(text: str) -> set[float]:
-    """Numbers the text states: digits, Chinese numerals, and a few English number words."""
+    """Numbers the text states: digits, Chinese numerals, and a few English number words (not the digits of an
+    id such as HZ-V1 or P1001)."""
+    text = _ID_WORD.sub(" ", text)
     found = {float(n) for n in _NUM.findall(text.replace(",", ""))}
     found |= {float(v) for w in _ZH_NUM.findall(text) if (v := _zh_number(w)) is not None}
     low = text.lower()
@@ -553,6 +567,9 @@ def new_ids_in_text(text: str, world: World) -> list[str]:
     return list(dict.fromkeys(w for w in words if _norm(w) not in taken))
 
 
+MODEL_FILLS = "_model_fills"
+"""Key of :func:`args_from_text`'s answer naming the fields it leaves to the model."""
+
 _COORDS = re.compile(r"(-?\d{1,2}\.\d{2,})\s*[,，/ ]\s*(-?\d{1,3}\.\d{2,})")
 _PARCELS = re.compile(r"(\d+)\s*(?:parcels?|pieces?|packages?|boxes|box|items?|pcs|件|个包裹|个|箱|包)", re.IGNORECASE)
 _DAYS = re.compile(r"(\d+)\s*(?:days?|天|日)", re.IGNORECASE)
@@ -602,6 +619,24 @@ def args_from_text(action: Action, text: str, world: World) -> dict[str, Any] | 
             "tw_start": window[0] if window else None,
             "tw_end": window[1] if window else None,
         }
+    if action.name == "new_order":
+        m = _COORDS.search(text)
+        if not m:
+            return None
+        window = timewords.time_range(text)
+        parcels = _PARCELS.search(text)
+        kind = next((k for k, cue in _KIND_CUES.items() if cue.search(text)), None)
+        return {
+            "order_id": None,  # grounded from the new ids the message names
+            "kind": kind,
+            "lat": float(m.group(1)),
+            "lng": float(m.group(2)),
+            "demand": int(parcels.group(1)) if parcels else None,
+            "tw_start": window[0] if window else None,
+            "tw_end": window[1] if window else None,
+            "skill": _ground_skill(None, text, world),
+            MODEL_FILLS: ("customer",),  # a name: the model reads it
+        }
     if action.name == "forecast":
         days = _DAYS.search(text)
         return {"region": None, "days": int(days.group(1)) if days else (7 if _WEEK.search(text) else None)}  # region: grounded from the text
@@ -611,9 +646,17 @@ def args_from_text(action: Action, text: str, world: World) -> dict[str, Any] | 
         found_parcels = _PARCELS.findall(text)
         priority = priority_in(text)
         skill = _ground_skill(None, text, world)
-        if len(found_parcels) > 1 or not (found_parcels or priority or skill):
+        window = timewords.time_range(text)
+        if len(found_parcels) > 1 or not (found_parcels or priority or skill or window):
             return None
-        return {"order_id": order, "demand": int(found_parcels[0]) if found_parcels else None, "priority": priority, "required_skill": skill}
+        return {
+            "order_id": order,
+            "demand": int(found_parcels[0]) if found_parcels else None,
+            "priority": priority,
+            "required_skill": skill,
+            "tw_start": window[0] if window else None,
+            "tw_end": window[1] if window else None,
+        }
     if action.name == "edit_vehicle" and vehicle:
         times = timewords.times_of_day(text)
         if len(times) == 1 and timewords.time_range(text) is None and (_SHIFT_END_CUES.search(text) or _SHIFT_START_CUES.search(text)):

@@ -97,6 +97,16 @@ def test_ids_only_actions_need_no_model_call_when_unambiguous(hz: World) -> None
         "demand": 4,
         "priority": "normal",
         "required_skill": None,
+        "tw_start": None,
+        "tw_end": None,
+    }
+    assert args_from_text(ACTIONS["edit_order"], "P546630 改成下午四点到六点", hz) == {
+        "order_id": "P546630",
+        "demand": None,
+        "priority": None,
+        "required_skill": None,
+        "tw_start": "16:00",
+        "tw_end": "18:00",
     }
 
 
@@ -113,3 +123,12 @@ def test_query_shape_comes_from_the_words(jl: World) -> None:
     assert shape("九月十号所有区域一共多少件", group_by="region") == (None, None, None, None, "2022-09-10", "2022-09-10")
     assert shape("Which 3 regions were quietest last month?", group_by=None)[0:4] == ("region", None, "asc", 3)
     assert shape("Top 3 regions by volume last month", group_by=None)[0:4] == ("region", None, "desc", 3)
+
+
+def test_numbers_inside_ids_are_not_stated_numbers_and_future_questions_are_forecasts(jl: World, hz: World) -> None:
+    from graphs.toolset import _numbers, future_only
+
+    assert _numbers("HZ-V1 is stuck, 40 minutes behind; P1001 waits") == {40.0}
+    assert future_only("129 区未来三天大概有多少单？", jl) and future_only("How many orders next week in region 31?", jl)
+    assert not future_only("Forecast 165 for 7 days and compare with the past 7 days", jl)
+    assert not future_only("How many orders did region 31 have?", jl)  # no period at all: the whole history
