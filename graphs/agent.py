@@ -45,7 +45,7 @@ from copilot.errors import CopilotError, InputError
 from graphs import prompts, replies
 from graphs.intent import asks_only
 from graphs.llm import decide
-from graphs.toolset import ACTIONS, MODEL_FILLS, Action, Grounded, Outcome, args_from_text, ground, ids_in_text, new_ids_in_text
+from graphs.toolset import ACTIONS, MODEL_FILLS, Action, Grounded, Outcome, args_from_text, future_only, ground, ids_in_text, new_ids_in_text
 from tools import lifecycle
 from tools.context import ToolContext
 
