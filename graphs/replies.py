@@ -41,6 +41,28 @@ def _draft_line(d: Any, lang: str) -> str:
     )
 
 
+_PLAN_REASON_ZH = (
+    (re.compile(r"no room left in the routes of (.+?) \(their capacity or time is taken by other orders\)"), r"\1 的路线已满（容量或时间被其他订单占用）"),
+    (re.compile(r"no vehicle can serve it: "), "没有车辆能服务："),
+    (re.compile(r"no vehicle available"), "没有可用车辆"),
+    (re.compile(r"(\S+): the order is pinned to (\S+)"), r"\1：订单固定在 \2"),
+    (re.compile(r"(\S+): has left the depot, where the goods wait"), r"\1：已出站，货在站里"),
+    (re.compile(r"(\S+): may not serve it"), r"\1：不能服务"),
+    (re.compile(r"(\S+): lacks skill (\S+)"), r"\1：缺少 \2 技能"),
+    (re.compile(r"(\S+): demand (\d+) exceeds capacity (\d+)"), r"\1：件数 \2 超过容量 \3"),
+    (re.compile(r"(\S+): cannot arrive inside the time window"), r"\1：赶不上时间窗"),
+    (re.compile(r"(\S+): cannot serve it and return before its shift ends"), r"\1：班次结束前回不了站"),
+    (re.compile(r"; "), "；"),
+)
+
+
+def plan_reason_zh(reason: str) -> str:
+    """A plan's reason for an unassigned order (:func:`tools.planning.explain_unassigned`) in Chinese; ids and numbers kept."""
+    for pattern, zh in _PLAN_REASON_ZH:
+        reason = pattern.sub(zh, reason)
+    return reason
+
+
 def _where(d: Any, order_id: str, lang: str) -> str:
     """Where an order landed in a draft."""
     for r in d.routes:
@@ -49,7 +71,7 @@ def _where(d: Any, order_id: str, lang: str) -> str:
             return f"{order_id} 安排在 {r.vehicle_id}，预计 {eta}。" if lang == "zh" else f"{order_id} goes on {r.vehicle_id}, ETA {eta}."
     for u in d.unassigned:
         if u.order_id == order_id:
-            return f"{order_id} 无法安排：{u.reason}。" if lang == "zh" else f"{order_id} cannot be served: {u.reason}."
+            return f"{order_id} 无法安排：{plan_reason_zh(u.reason)}。" if lang == "zh" else f"{order_id} cannot be served: {u.reason}."
     return ""
 
 
@@ -234,7 +256,10 @@ def compose(o: Outcome, lang: str, *, hypothetical: bool = False) -> str:
         if not un:
             return f"0 单无法安排：全部 {d.orders_served} 单都已安排。" if zh else f"0 orders unassigned: all {d.orders_served} orders are served in plan #{d.plan_id}."
         fixes = o.facts.get("fixes")
-        return fixes_text(fixes, lang) if fixes is not None and fixes.groups else unassigned_text(un, lang)
+        if fixes is not None and fixes.groups:
+            return fixes_text(fixes, lang)
+        ids = ", ".join(oid for oid, _ in un[:10]) + (" …" if len(un) > 10 else "")
+        return f"{len(un)} 单无法安排：{ids}。" if zh else f"{len(un)} order(s) cannot be served: {ids}."
     if o.action == "what_if":
         s, b = d.scenario, d.baseline
         changes = "; ".join(d.changes)
@@ -364,53 +389,6 @@ def query_text(d: Any, lang: str, limit: int = 12) -> str:
     if d.note:
         text += f"（注：{d.note}）" if zh else f" Note: {d.note}"
     return text
-
-
-CAUSES = {
-    # code: (English, Chinese)
-    "pinned": ("it is pinned to a vehicle that cannot take it", "固定的车辆无法服务"),
-    "left_depot": ("its goods wait at the depot and the vehicles have left", "货在站里，车辆已出发"),
-    "skill": ("no available vehicle has the skill it needs", "没有可用车辆具备所需技能"),
-    "capacity": ("it is larger than any vehicle's capacity", "件数超过车辆容量"),
-    "window": ("no vehicle can arrive inside its time window", "没有车辆能在时间窗内到达"),
-    "shift": ("no vehicle can serve it and return before its shift ends", "班次结束前没有车辆能完成"),
-    "full": ("the routes that could serve it are full (capacity or time taken by other orders)", "能服务它的路线已满（容量或时间被其他订单占用）"),
-    "no_vehicle": ("no vehicle is available", "没有可用车辆"),
-    "other": ("other reasons", "其他原因"),
-}
-_CAUSE_PATTERNS = (
-    ("full", "no room left"),
-    ("pinned", "pinned to"),
-    ("left_depot", "has left the depot"),
-    ("skill", "lacks skill"),
-    ("capacity", "exceeds capacity"),
-    ("window", "time window"),
-    ("shift", "shift ends"),
-    ("no_vehicle", "no vehicle available"),
-)
-
-
-def cause_of(reason: str) -> str:
-    """The cause code of an unassigned order's reason (routes full first, else the most frequent per-vehicle reason)."""
-    counts = {code: reason.count(pattern) for code, pattern in _CAUSE_PATTERNS if pattern in reason}
-    if not counts:
-        return "other"
-    if "full" in counts:
-        return "full"
-    return max(counts, key=lambda c: counts[c])
-
-
-def unassigned_text(items: list[tuple[str, str]], lang: str, limit: int = 8) -> str:
-    """Unassigned orders grouped by cause, largest group first, with counts."""
-    groups: dict[str, list[str]] = {}
-    for oid, why in items:
-        groups.setdefault(cause_of(why), []).append(oid)
-    ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
-    if lang == "zh":
-        parts = [f"{len(ids)} 单因为{CAUSES[c][1]}（{', '.join(ids[:limit])}{' 等' if len(ids) > limit else ''}）" for c, ids in ordered]
-        return f"{len(items)} 单无法安排：" + "；".join(parts) + "。"
-    parts = [f"{len(ids)} because {CAUSES[c][0]} ({', '.join(ids[:limit])}{', ...' if len(ids) > limit else ''})" for c, ids in ordered]
-    return f"{len(items)} order(s) cannot be served: " + "; ".join(parts) + "."
 
 
 FIX_CAUSES = {

@@ -60,22 +60,22 @@ class ToolContext:
             return self
         return replace(self, store=ReadOnlyStore(self.store), dry_run=True)
 
+    def _from_store(self, method: str, what: str) -> Any:
+        make = getattr(self.store, method, None)
+        if make is None:
+            raise ConfigurationError(f"the store {type(self.store).__name__} has no {what} queries; give the ToolContext a {what} reader")
+        return make()
+
     def history_reader(self) -> HistoryReader:
         """The read-only history queries (the store's own unless one was given)."""
         if self.history is None:
-            make = getattr(self.store, "history_reader", None)
-            if make is None:
-                raise ConfigurationError(f"the store {type(self.store).__name__} has no history queries; give the ToolContext a history reader")
-            self.history = make()
+            self.history = self._from_store("history_reader", "history")
         return self.history
 
     def data_reader(self) -> DataReader:
         """The read-only aggregate queries over the world's data (the store's own unless one was given)."""
         if self.data is None:
-            make = getattr(self.store, "data_reader", None)
-            if make is None:
-                raise ConfigurationError(f"the store {type(self.store).__name__} has no data queries; give the ToolContext a data reader")
-            self.data = make()
+            self.data = self._from_store("data_reader", "data")
         return self.data
 
     def require_forecaster(self) -> Forecaster:

@@ -84,9 +84,11 @@ def _outcomes(tmp_path: Path) -> list[tuple[Outcome, bool, set[str]]]:
         ("edit_vehicle", {"vehicle_id": "V1", "shift_end": "16:30"}),
         ("undo", {"vehicle_id": "V1"}),
         ("draft_cost", {}),
-        ("unassigned", {}),
+        ("edit_order", {"order_id": "O3", "demand": 25}),  # more than any vehicle carries: it cannot be served
     ]:
         out.append((_run(ctx, name, **args), False, words))
+    lifecycle.approve_plan(ctx, lifecycle.PlanRef(plan_id=out[-1][0].draft_id))
+    out.append((_run(ctx, "unassigned"), False, words))
     jl = _ctx(tmp_path, "jilin-1001")
     jwords = _data_words(jl)
     fc = _run(jl, "forecast", region="31", days=7)
@@ -137,17 +139,15 @@ def test_english_replies_have_no_chinese(outcomes: list[tuple[Outcome, bool, set
         assert not replies.CJK.search(text)
 
 
-def test_unassigned_orders_are_grouped_by_cause_in_both_languages() -> None:
-    items = [
-        ("O1", "no vehicle can serve it: V1: lacks skill bulky; V2: lacks skill bulky"),
-        ("O2", "no room left in the routes of V1 (their capacity or time is taken by other orders)"),
-        ("O3", "no vehicle can serve it: V1: lacks skill cold; V2: cannot arrive inside the time window"),
-    ]
-    en = replies.unassigned_text(items, "en")
-    assert en.startswith("3 order(s) cannot be served: 2 because no available vehicle has the skill") and "(O1, O3)" in en
-    zh = replies.unassigned_text(items, "zh")
-    assert zh.startswith("3 单无法安排：2 单因为") and "（O1, O3）" in zh
-    assert [w for w in ENGLISH_WORD.findall(zh) if w not in {"O1", "O2", "O3"}] == []
+def test_unassigned_orders_are_grouped_by_cause_with_a_verified_fix(outcomes: list[tuple[Outcome, bool, set[str]]]) -> None:
+    o = next(o for o, _, _ in outcomes if o.action == "unassigned")
+    fixes = o.facts["fixes"]
+    assert [g.orders for g in fixes.groups] == [["O3"]] and fixes.groups[0].cause == "capacity"
+    en, zh = replies.compose(o, "en"), replies.compose(o, "zh")
+    assert en.startswith("1 order(s) cannot be served. 1 (O3): their parcels exceed") and "more parcels of capacity" in en
+    assert zh.startswith("1 单无法安排。1 单（O3）：件数超过车辆剩余容量") and "容量增加" in zh
+    if fixes.groups[0].fix.verified:
+        assert "verified by re-planning" in en and "已重新规划验证" in zh
 
 
 def test_known_tool_messages_read_in_chinese() -> None:

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from copilot.domain import Plan, PlanStatus, World
+from copilot.errors import ConfigurationError
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext
 from tools.planning import PlanningDeps, PlanSettings, plan_world
 from tools.sql import SqlStore
+from tools.sql.testing import scratch_database
 from tools.world_io import read_world
+
+PG_ADMIN_URL = os.environ.get("LOGISTICS_COPILOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def scratch_pg() -> Iterator[str]:
+    """A scratch PostgreSQL database, dropped afterwards; skips the test when the server is not reachable
+    (and fails it in CI, where the server must be there)."""
+    try:
+        scratch = scratch_database(PG_ADMIN_URL)
+        url = scratch.__enter__()
+    except ConfigurationError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL must be reachable in CI: {e}")
+        pytest.skip(f"PostgreSQL is not reachable: {e}")
+    try:
+        yield url
+    finally:
+        scratch.__exit__(None, None, None)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HZ = "hangzhou-0501"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import scratch_pg
 from sqlalchemy import exc, func, insert, literal, select, text
 
 from copilot.domain import HistoryRow, World
@@ -32,12 +32,10 @@ from tools.planning import PlanningDeps
 from tools.sql import SqlStore
 from tools.sql.history import HistoryQueries, QueryTimeout, ReadOnlyViolation
 from tools.sql.schema import history
-from tools.sql.testing import scratch_database
 from tools.world_io import read_world
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JL = "jilin-1001"
-PG_ADMIN_URL = os.environ.get("LOGISTICS_COPILOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +54,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{(tmp_path / 'history.sqlite3').as_posix()}"
         return
-    try:
-        scratch = scratch_database(PG_ADMIN_URL)
-        url = scratch.__enter__()
-    except ConfigurationError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL must be reachable in CI: {e}")
-        pytest.skip(f"PostgreSQL is not reachable: {e}")
-    try:
+    with scratch_pg() as url:
         yield url
-    finally:
-        scratch.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ and from the stored plan's routes for the orders of hangzhou-0501.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import scratch_pg
 from pydantic import ValidationError
 
 from copilot.domain import PlanStatus, Unassigned, World
-from copilot.errors import ConfigurationError, InputError
+from copilot.errors import InputError
 from copilot.ports import DataQuery
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
@@ -27,13 +27,11 @@ from tools.planning import PlanningDeps, PlanSettings
 from tools.query import QueryResult, QuerySpec, run_query
 from tools.sql import SqlStore
 from tools.sql.aggregates import DataQueries
-from tools.sql.testing import scratch_database
 from tools.world_io import read_world
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JL = "jilin-1001"
 HZ = "hangzhou-0501"
-PG_ADMIN_URL = os.environ.get("LOGISTICS_COPILOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -386,17 +384,8 @@ def test_mcp_tool_and_http_route(jl_ctx: ToolContext, hist: pd.DataFrame) -> Non
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    try:
-        scratch = scratch_database(PG_ADMIN_URL)
-        url = scratch.__enter__()
-    except ConfigurationError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL must be reachable in CI: {e}")
-        pytest.skip(f"PostgreSQL is not reachable: {e}")
-    try:
+    with scratch_pg() as url:
         yield url
-    finally:
-        scratch.__exit__(None, None, None)
 
 
 @pytest.mark.postgres

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import scratch_pg
 
 from copilot.domain import (
     Depot,
@@ -31,9 +31,7 @@ from copilot.errors import ConfigurationError, ImportFailed, InputError, NotFoun
 from tools.sql import SqlStore, default_url
 from tools.sql import rows as sql_rows
 from tools.sql.engine import head_revision
-from tools.sql.testing import scratch_database
 
-PG_ADMIN_URL = os.environ.get("LOGISTICS_COPILOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = 1_750_000_000  # an epoch second on the operating day
 NOW = 1_760_000_000
 
@@ -44,17 +42,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{(tmp_path / 'store.sqlite3').as_posix()}"
         return
-    try:
-        scratch = scratch_database(PG_ADMIN_URL)
-        url = scratch.__enter__()
-    except ConfigurationError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL must be reachable in CI: {e}")
-        pytest.skip(f"PostgreSQL is not reachable: {e}")
-    try:
+    with scratch_pg() as url:
         yield url
-    finally:
-        scratch.__exit__(None, None, None)
 
 
 @pytest.fixture
