@@ -86,6 +86,11 @@ def _no_subject(action: Action, g: Grounded) -> bool:
     return bool(ids) and not g.unknown and all(f in g.missing for f in ids)
 
 
+def _asks_something(args: Any) -> bool:
+    """Whether a grounded query has a period, a group or a filter of its own (else it is the whole history's total)."""
+    return any(getattr(args, f, None) for f in ("date_from", "group_by", "vehicle_id", "status", "kind"))
+
+
 def _subject_named(action: Action, text: str, world: Any) -> bool:
     """Whether the message names something of each kind the action is about (an order, a vehicle, a region)."""
     for f in action.required:
@@ -306,6 +311,10 @@ class DispatcherGraph:
                 skipped.append(action)
                 continue
             g = self._fill(state, st, action, world, fixed, shared=shared) if action.args is not None else Grounded(args=None)
+            if i and shared and action.name == "query" and g.args is not None and not _asks_something(g.args):
+                # a second question with nothing of its own (no period, group or filter): not what was asked
+                calls.append({"tool": action.name, "args": {}, "ok": False, "error": "skipped: the message asks nothing of it", "mode": state.get("mode")})
+                continue
             if g.question is not None and len(steps) > 1 and _no_subject(action, g):
                 # one of several actions whose order or vehicle the message does not name: the model read more
                 # into the message than it says; the other actions answer it

@@ -507,8 +507,9 @@ _ID_WORD = re.compile(r"\b[A-Za-z]+(?:[-_][A-Za-z]*)*\d+[A-Za-z0-9\-_]*\b")
 def future_only(text: str, world: World) -> bool:
     """Whether every date or period the text states lies on or after the world's day (a question about the
     future is a forecast, not a question over the history)."""
-    found = timewords.periods(text, date.fromisoformat(world.date))
-    return bool(found) and all(p.start >= date.fromisoformat(world.date) for p in found)
+    anchor = date.fromisoformat(world.date)
+    found = timewords.periods(text, anchor)
+    return bool(found) and all(p.start >= anchor and p.end > anchor for p in found)  # "today" alone is not the future
 
 
 def _numbers(text: str) -> set[float]:
@@ -573,7 +574,6 @@ MODEL_FILLS = "_model_fills"
 _COORDS = re.compile(r"(-?\d{1,2}\.\d{2,})\s*[,，/ ]\s*(-?\d{1,3}\.\d{2,})")
 _PARCELS = re.compile(r"(\d+)\s*(?:parcels?|pieces?|packages?|boxes|box|items?|pcs|件|个包裹|个|箱|包)", re.IGNORECASE)
 _DAYS = re.compile(r"(\d+)\s*(?:days?|天|日)", re.IGNORECASE)
-_WEEK = re.compile(r"\bnext\s+week\b|\ba\s+week\b|下周|未来一周|一周", re.IGNORECASE)
 
 
 def _one(found: list[str]) -> str | None:
@@ -638,8 +638,11 @@ def args_from_text(action: Action, text: str, world: World) -> dict[str, Any] | 
             MODEL_FILLS: ("customer",),  # a name: the model reads it
         }
     if action.name == "forecast":
+        anchor = date.fromisoformat(world.date)
+        ahead = [p for p in timewords.periods(text, anchor) if p.start >= anchor and p.end > anchor]
         days = _DAYS.search(text)
-        return {"region": None, "days": int(days.group(1)) if days else (7 if _WEEK.search(text) else None)}  # region: grounded from the text
+        n = (ahead[0].end - ahead[0].start).days + 1 if ahead else (int(days.group(1)) if days else None)  # "next week": 7 days
+        return {"region": None, "days": n}  # region: grounded from the text
     if action.name == "query":
         return {}  # every part of a query is read from the words by grounding (the model's guess adds nothing reliable)
     if action.name == "edit_order" and order:
@@ -751,6 +754,7 @@ _GROUP_CUES: dict[str, re.Pattern[str]] = {
     "priority": re.compile(r"\bpriority\b|优先级", re.IGNORECASE),
 }
 _TOTAL_CUES = re.compile(r"\b(?:in total|total|altogether|combined|together|overall|all regions|sum)\b|一共|总共|合计|总计|总量|所有区域|全部区域", re.IGNORECASE)
+_TODAY = re.compile(r"\b(?:today|today's|now|right now|currently|this morning|this afternoon)\b|今天|今日|现在|目前|当前", re.IGNORECASE)
 _PER_CUES = re.compile(r"\b(?:each|every|per|by)\b|每|各|分别", re.IGNORECASE)
 _MOST_CUES = re.compile(r"\b(?:busiest|most|highest|largest|biggest|peak|max(?:imum)?|top)\b|最多|最高|最忙|最大|峰值|最繁忙", re.IGNORECASE)
 _LEAST_CUES = re.compile(r"\b(?:quietest|least|fewest|lowest|smallest|min(?:imum)?|bottom)\b|最少|最低|最闲|最小", re.IGNORECASE)
@@ -812,7 +816,16 @@ def _ground_query(values: dict[str, Any], current: str, world: World) -> None:
     values["status"] = status if status in _STATUS_CUES and _STATUS_CUES[str(status)].search(current) else None
     kind = values.get("kind")
     values["kind"] = kind if kind in _KIND_CUES and _KIND_CUES[str(kind)].search(current) else None
-    if values.get("source") == "history" or (values.get("source") is None and wanted not in ("vehicle", "kind", "status", "priority")):
+    past = [p for p in timewords.periods(current, date.fromisoformat(world.date)) if p.start < date.fromisoformat(world.date)]
+    if not known or (not past and (wanted in ("vehicle", "kind", "status", "priority") or _TODAY.search(current))):
+        values["source"] = "orders"  # no history, or a question about today's orders
+    elif values.get("source") not in ("history", "orders") or past:
+        values["source"] = "history"
+    if values["source"] == "orders":
+        values["region"] = None
+        if kind is None:
+            values["kind"] = next((k for k, cue in _KIND_CUES.items() if cue.search(current)), None)
+    else:
         values["status"] = values["kind"] = None
 
 

@@ -132,3 +132,14 @@ def test_numbers_inside_ids_are_not_stated_numbers_and_future_questions_are_fore
     assert future_only("129 区未来三天大概有多少单？", jl) and future_only("How many orders next week in region 31?", jl)
     assert not future_only("Forecast 165 for 7 days and compare with the past 7 days", jl)
     assert not future_only("How many orders did region 31 have?", jl)  # no period at all: the whole history
+
+
+def test_questions_about_today_read_the_orders_and_forecast_days_come_from_the_words(jl: World, hz: World) -> None:
+    from graphs.toolset import future_only
+
+    text = "How many pickups do we have today?"
+    g = ground(ACTIONS["query"], {"source": "history", "metric": "sum"}, hz, text, text, "en")
+    assert g.args is not None and (g.args.source, g.args.kind, g.args.group_by) == ("orders", "pickup", None)
+    assert not future_only(text, hz)
+    assert args_from_text(ACTIONS["forecast"], "129 区未来三天大概有多少单？", jl) == {"region": None, "days": 3}
+    assert args_from_text(ACTIONS["forecast"], "What will region 31 see next week?", jl) == {"region": None, "days": 7}
