@@ -240,11 +240,29 @@ class DispatcherGraph:
         names = _tidy([a for a in prompts.decision_actions(value) if a in ACTIONS])
         if not names:  # a server that ignored the schema: answer politely rather than guess
             names = ["chat"]
-        if "query" in names and "forecast" not in names and future_only(state["current"], self.ctx.world()):
+        world = self.ctx.world()
+        if names == ["plan"]:
+            names = self._fact_check(st, state, world) or names
+        if "query" in names and "forecast" not in names and future_only(state["current"], world):
             names[names.index("query")] = "forecast"  # the history holds no future days: that question is a forecast
         mode = "ask" if value.get("mode") == "ask" or asks_only(state["current"]) else "do"
         self._emit("action", names[0] if len(names) == 1 else names)
         return {"action": names[0], "actions": names, "mode": mode, "usage": st.get("usage", {}), "args": None}
+
+    def _fact_check(self, st: dict[str, Any], state: AgentState, world: Any) -> list[str] | None:
+        """When the model chose to plan but the message names vehicles or orders, a second constrained question:
+        does the message report a fact about them (a breakdown, a delay, a cancellation ...)? That fact's action
+        re-plans by itself, with the fact recorded."""
+        ids = ids_in_text(state["current"], world, "vehicle") + ids_in_text(state["current"], world, "order")
+        if not ids:
+            return None
+        events = [n for n, a in ACTIONS.items() if a.kind == "event" and n != "undo"]
+        msgs = _conversation(state)
+        msgs.append(AIMessage(prompts.decision_json(state.get("mode", "do"), ["plan"])))
+        msgs.append(HumanMessage(prompts.fact_request(ids, events)))
+        fact = str(self._decide(st, msgs, prompts.fact_schema(events), max_tokens=16).get("fact"))  # type: ignore[arg-type]
+        self._emit("fact", fact)
+        return [fact] if fact in events else None
 
     def _after_choose(self, state: AgentState) -> str:
         return "act"

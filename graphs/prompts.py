@@ -145,6 +145,19 @@ APPROVAL_SCHEMA = {
 }
 
 
+def fact_schema(names: list[str]) -> dict[str, Any]:
+    """JSON schema of the fact check: which reported fact (an event action) the message states, or none."""
+    return {"type": "object", "properties": {"fact": {"type": "string", "enum": [NONE, *names]}}, "required": ["fact"], "additionalProperties": False}
+
+
+def fact_request(ids: list[str], names: list[str]) -> str:
+    """The question asked when the chosen action takes no ids but the message names some."""
+    return (
+        f"The dispatcher's message names {', '.join(ids)}. Does it report a fact about them that must be recorded before planning "
+        f"({', '.join(names)})? Answer the fact's action, or none when it only asks to plan or to show something."
+    )
+
+
 def approval_request(draft_id: int, text: str) -> str:
     """The message asking whether the dispatcher's reply approves a pending draft."""
     quoted = json.dumps(text, ensure_ascii=False)

@@ -343,3 +343,14 @@ def test_shift_end_is_read_from_the_words(ctx: ToolContext) -> None:
     out = g.turn("t", "V3's driver has to stop at 3 pm today.")
     assert out.tool_calls[-1]["ok"], out.answer
     assert out.tool_calls[-1]["args"]["shift_end"] == "15:00"
+
+
+def test_a_plan_choice_on_a_message_naming_a_vehicle_asks_which_fact_it_reports(ctx: ToolContext) -> None:
+    g, model = graph(ctx, [act("plan"), json.dumps({"fact": "breakdown"})])
+    out = g.turn("t", "plan the day w/o V3, its driver is at the doctor")
+    assert [c["tool"] for c in out.tool_calls] == ["breakdown"] and not ctx.world().vehicle("V3").available
+    prompt, options = model.seen[1]
+    assert "V3" in str(prompt[-1].content) and "none" in options["json_schema"]["properties"]["fact"]["enum"]
+    g2, model2 = graph(ctx, [act("plan")])
+    g2.turn("t2", "Plan today's routes.")  # no id named: no second question
+    assert len(model2.seen) == 1
