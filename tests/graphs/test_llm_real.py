@@ -33,7 +33,7 @@ SCHEMA = prompts.decision_schema(list(prompts.ACTIONS))
 
 @pytest.fixture(scope="module")
 def chat() -> LlamaCppChat:
-    model = make_chat_model(ModelSettings(threads=2, context=2048, models_dir=MODELS, cache_dir=MODELS / "prefix-cache"))
+    model = make_chat_model(ModelSettings(threads=2, context=4096, models_dir=MODELS, cache_dir=MODELS / "prefix-cache"))
     assert isinstance(model, LlamaCppChat)
     return model
 
@@ -55,7 +55,7 @@ def test_default_model_from_the_registry_gives_a_schema_valid_decision(chat: Lla
 
 def test_context_overflow_is_a_clear_error(chat: LlamaCppChat) -> None:
     with pytest.raises(ContextOverflow, match="context"):
-        chat.invoke([HumanMessage("word " * 3000)], max_tokens=16)
+        chat.invoke([HumanMessage("word " * 6000)], max_tokens=16)
 
 
 def test_missing_model_names_the_install_command(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = registry.resolve(registry.DEFAULT_MODEL, MODELS).path
     port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "2048"]
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "4096"]
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     log = log_path.open("wb")  # a file, not a pipe: a full pipe would block the chatty server
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
