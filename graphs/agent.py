@@ -315,6 +315,37 @@ class DispatcherGraph:
         turn_drafts: list[int] = []
         skipped: list[Action] = []
         wrote = False
+        mode = state.get("mode")
+
+        def skip(action: Action, why: str, *, retry: bool = True) -> None:
+            calls.append({"tool": action.name, "args": {}, "ok": False, "error": f"skipped: {why}", "mode": mode})
+            if retry:
+                skipped.append(action)
+
+        def run(action: Action, args: dict[str, Any], label: str | None) -> None:
+            """Call the action's tool and record the call, its reply and the draft it made."""
+            nonlocal pending, wrote
+            # a decision is about the draft that was waiting when the message came, never one made by this message
+            decided = state.get("pending_draft") if action.kind in ("dispatch", "discard") else pending
+            try:
+                outcome = self._run(action.name, args, {**state, "pending_draft": decided}, ask=ask or action.kind in READ_KINDS)
+            except (CopilotError, ValidationError) as exc:
+                message = _problem(exc)
+                calls.append({"tool": action.name, "args": args, "ok": False, "error": message, "mode": mode})
+                parts.append(replies.error_reply(message, lang, label))
+                return
+            calls.append({"tool": action.name, "args": args, "ok": True, "error": None, "mode": mode})
+            self._emit("outcome", outcome)
+            parts.append(replies.compose(outcome, lang, hypothetical=ask))
+            if ask:
+                return
+            if outcome.draft_id:
+                turn_drafts.append(outcome.draft_id)
+                pending = outcome.draft_id
+                wrote = True
+            elif action.kind in ("dispatch", "discard") or (action.name == "undo" and pending in (outcome.facts.get("discarded") or [])):
+                pending = None
+
         for i, (action, fixed) in enumerate(steps):
             if action.kind == "chat":
                 if len(steps) == 1:
@@ -324,65 +355,28 @@ class DispatcherGraph:
                 world = self.ctx.world()  # an earlier step of this turn may have changed it
             shared = len({a.name for a, _ in steps}) > 1
             if shared and i and fixed is None and not _subject_named(action, state["current"], world):
-                # a later action of several whose order or vehicle the message does not name at all: not asked for
-                calls.append({"tool": action.name, "args": {}, "ok": False, "error": "skipped: the message names nothing for it", "mode": state.get("mode")})
-                skipped.append(action)
+                skip(action, "the message names nothing for it")  # a later action whose order or vehicle the message does not name
                 continue
             g = self._fill(state, st, action, world, fixed, shared=shared) if action.args is not None else Grounded(args=None)
             if i and shared and action.name == "query" and g.args is not None and not _asks_something(g.args):
-                # a second question with nothing of its own (no period, group or filter): not what was asked
-                calls.append({"tool": action.name, "args": {}, "ok": False, "error": "skipped: the message asks nothing of it", "mode": state.get("mode")})
+                skip(action, "the message asks nothing of it", retry=False)  # a second question with no period, group or filter
                 continue
             if g.question is not None and len(steps) > 1 and _no_subject(action, g):
-                # one of several actions whose order or vehicle the message does not name: the model read more
-                # into the message than it says; the other actions answer it
-                calls.append({"tool": action.name, "args": {}, "ok": False, "error": "skipped: the message names nothing for it", "mode": state.get("mode")})
-                skipped.append(action)
+                # one of several actions whose order or vehicle the message does not name: the model read more into it
+                skip(action, "the message names nothing for it")
                 continue
             if g.question is not None:
-                calls.append({"tool": action.name, "args": fixed or {}, "ok": False, "error": f"not grounded: {g.question}", "mode": state.get("mode")})
+                calls.append({"tool": action.name, "args": fixed or {}, "ok": False, "error": f"not grounded: {g.question}", "mode": mode})
                 parts.append(g.question)
                 continue
-            args = g.args.model_dump() if g.args is not None else {}
-            try:
-                # a decision is about the draft that was waiting when the message came, never one made by this message
-                decided = state.get("pending_draft") if action.kind in ("dispatch", "discard") else pending
-                outcome = self._run(action.name, args, {**state, "pending_draft": decided}, ask=ask or action.kind in READ_KINDS)
-            except (CopilotError, ValidationError) as exc:
-                message = _problem(exc)
-                calls.append({"tool": action.name, "args": args, "ok": False, "error": message, "mode": state.get("mode")})
-                parts.append(replies.error_reply(message, lang, action.name if len(steps) > 1 else None))
-                continue
-            calls.append({"tool": action.name, "args": args, "ok": True, "error": None, "mode": state.get("mode")})
-            self._emit("outcome", outcome)
-            parts.append(replies.compose(outcome, lang, hypothetical=ask))
-            if ask:
-                continue
-            if outcome.draft_id:
-                turn_drafts.append(outcome.draft_id)
-                pending = outcome.draft_id
-                wrote = True
-            elif action.kind in ("dispatch", "discard") or (action.name == "undo" and pending in (outcome.facts.get("discarded") or [])):
-                pending = None
+            run(action, g.args.model_dump() if g.args is not None else {}, action.name if len(steps) > 1 else None)
         if skipped and not parts:  # every action was skipped: answer the first one as if it were alone
             action = skipped[0]
             g = self._fill(state, st, action, world, None, shared=False)
             if g.question is not None:
                 parts.append(g.question)
             else:
-                args = g.args.model_dump() if g.args is not None else {}
-                try:
-                    outcome = self._run(action.name, args, {**state, "pending_draft": pending}, ask=ask or action.kind in READ_KINDS)
-                except (CopilotError, ValidationError) as exc:
-                    calls.append({"tool": action.name, "args": args, "ok": False, "error": _problem(exc), "mode": state.get("mode")})
-                    parts.append(replies.error_reply(_problem(exc), lang))
-                else:
-                    calls.append({"tool": action.name, "args": args, "ok": True, "error": None, "mode": state.get("mode")})
-                    parts.append(replies.compose(outcome, lang, hypothetical=ask))
-                    if not ask and outcome.draft_id:
-                        turn_drafts.append(outcome.draft_id)
-                        pending = outcome.draft_id
-                        wrote = True
+                run(action, g.args.model_dump() if g.args is not None else {}, None)
         for old in turn_drafts[:-1]:  # one draft per turn: the last one carries every fact of the turn
             with contextlib.suppress(CopilotError):
                 lifecycle.discard_draft(self.ctx, lifecycle.PlanRef(plan_id=old))
