@@ -226,6 +226,10 @@ def main() -> int:
         "stops_moved_mean_weight0": round(statistics.mean(r["w0_stops_moved"] for r in ok), 3) if ok else None,
         "full_resolve_stops_moved_mean": round(statistics.mean(r["full_stops_moved"] for r in ok), 3) if ok else None,
         "all_drafts_feasible": all(r["feasible"] for r in ok),
+        # the issue-13 figure: the draft serves as many orders as the from-scratch re-solve
+        "served_as_full_pct": round(100 * sum(r["unassigned"] <= r["full_unassigned"] for r in ok) / len(ok), 1) if ok else None,
+        "served_fewer_events": sum(r["unassigned"] > r["full_unassigned"] for r in ok),
+        "served_more_events": sum(r["unassigned"] < r["full_unassigned"] for r in ok),
         "insert_p50_s": round(statistics.median(insert_lat), 4) if insert_lat else None,
         "insert_p95_s": round(_pct(insert_lat, 0.95), 4) if insert_lat else None,
         "per_kind": {
@@ -235,6 +239,7 @@ def main() -> int:
                 "replan_p95_s": round(_pct([r["latency_s"] for r in ok if r["kind"] == k], 0.95), 3),
                 "gap_pct_mean": round(statistics.mean([r["gap_pct"] for r in same_served if r["kind"] == k] or [float("nan")]), 3),
                 "stops_moved_mean": round(statistics.mean([r["stops_moved"] or 0 for r in ok if r["kind"] == k] or [float("nan")]), 3),
+                "served_as_full": sum(r["unassigned"] <= r["full_unassigned"] for r in ok if r["kind"] == k),
             }
             for k in KINDS
         },

@@ -18,7 +18,9 @@ import os
 import signal
 from collections import Counter
 
-CRASH_ENV = "LOGISTICS_COPILOT_CRASH_AT"
+from copilot import settings as cfg
+
+CRASH_ENV = cfg.CRASH_AT
 POINTS = ("planning", "before_commit", "after_commit")
 
 
@@ -27,7 +29,7 @@ _passages: Counter[str] = Counter()
 
 def crash_point(name: str) -> None:
     """End the process with SIGKILL on the passage through this point that ``LOGISTICS_COPILOT_CRASH_AT`` names."""
-    wanted = os.environ.get(CRASH_ENV)
+    wanted = cfg.env(CRASH_ENV)
     if not wanted:
         return
     point, _, nth = wanted.partition(":")

@@ -35,6 +35,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from copilot import settings as cfg
 from copilot.errors import ConfigurationError, InputError
 from graphs import registry
 
@@ -75,7 +76,7 @@ class ModelSettings:
     @classmethod
     def from_env(cls, **overrides: Any) -> ModelSettings:
         """Settings from the environment, then ``overrides`` (``None`` values are ignored)."""
-        env = os.environ
+        env = cfg.environment()
         values: dict[str, Any] = {}
         for key, conv in (
             ("model", str),
@@ -87,7 +88,7 @@ class ModelSettings:
             ("api_key", str),
             ("server_model", str),
         ):
-            raw = env.get(f"LOGISTICS_COPILOT_LLM_{key.upper()}")
+            raw = env.get(f"{cfg.LLM_PREFIX}{key.upper()}")
             if raw:
                 try:
                     values[key] = conv(raw)
@@ -423,7 +424,7 @@ class OpenAIChat(_StatsChat):
             if not self.settings.base_url:
                 raise ConfigurationError("the openai backend needs a server URL: set LOGISTICS_COPILOT_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1")
             self._client = openai.OpenAI(
-                base_url=self.settings.base_url, api_key=self.settings.api_key or os.environ.get("OPENAI_API_KEY") or "none", timeout=self.settings.timeout_s
+                base_url=self.settings.base_url, api_key=self.settings.api_key or cfg.env(cfg.OPENAI_API_KEY) or "none", timeout=self.settings.timeout_s
             )
         return self._client
 

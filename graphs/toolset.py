@@ -204,9 +204,7 @@ def _which(ctx: ToolContext) -> Literal["committed", "draft"]:
 
 def _latest_draft(ctx: ToolContext) -> Any:
     """The most recent draft newer than the committed plan, or None."""
-    committed = ctx.committed()
-    drafts = [p for p in ctx.store.plans(ctx.world_name) if p.status.value == "draft" and (committed is None or p.id > committed.id)]
-    return drafts[-1] if drafts else None
+    return ctx.latest_draft(newer_than_committed=True)
 
 
 def _draft_cost(ctx: ToolContext, _: Any) -> Outcome:

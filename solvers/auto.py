@@ -2,21 +2,68 @@
 
 The choice is automatic and reported in :attr:`Solution.engine` and :attr:`Solution.notes`. When PyVRP
 finds nothing feasible, OR-Tools gets the time that is left.
+
+A re-plan (moving a stop to another vehicle costs something) is solved by OR-Tools from the committed
+routes, which keeps the plan stable. When that draft leaves orders out, PyVRP searches again from it for
+:data:`RESCUE_SHARE` of the time limit more (at least :data:`RESCUE_MIN_S`), without the disruption cost,
+and its plan is taken only if it serves more: more search is spent only where orders would be dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import time
 from dataclasses import replace
+from multiprocessing.connection import Connection
 
 from copilot.errors import InfeasibleError, InputError
-from copilot.routing import RoutingProblem, Solution, SolveOptions
+from copilot.routing import RoutingProblem, Solution, SolveOptions, route_distance
 from solvers.ortools_engine import OrToolsEngine
-from solvers.pyvrp_engine import PyVrpEngine, fits
+from solvers.pyvrp_engine import PyVrpEngine, fits, restriction_groups
 
 ENGINES = ("auto", "ortools", "pyvrp")
 #: Share of the time limit OR-Tools gets to build a pickup-and-delivery plan before PyVRP improves it.
 HYBRID_ORTOOLS_SHARE = 0.3
+#: Extra search for a re-plan whose stable draft leaves orders out: this share of the time limit, at least RESCUE_MIN_S.
+RESCUE_SHARE = 1.0
+RESCUE_MIN_S = 2.0
+#: Problems with skills or pins are solved twice at once, the second search in a forked process (the second core),
+#: and the better plan is kept. Up to this many stops the second search is OR-Tools, whose model holds such
+#: restrictions as hard constraints and wins on some days (a 200-stop day with two skills: 271 km against
+#: PyVRP's 291 at 30 s); above it OR-Tools finds little in the time (450 stops: 69 left out at 5 s; 1,470 stops:
+#: 1,039 left out at 60 s, 1.26 GB), and the second search is PyVRP with another seed (PyVRP's result at 5 s on
+#: 450 stops varies from 627 to 878 km with the seed).
+PORTFOLIO_ORTOOLS_MAX_STOPS = 300
+
+
+def dropped_weight(problem: RoutingProblem, solution: Solution) -> int:
+    """What the dropped stops of ``solution`` cost (mandatory ones count as a huge penalty)."""
+    return sum(problem.stops[i].penalty or 10**15 for i in solution.dropped)
+
+
+def plan_cost(problem: RoutingProblem, solution: Solution) -> tuple[int, int]:
+    """Lexicographic: what is left out, then distance cost and fixed costs of the vehicles used."""
+    travel = sum(
+        route_distance(problem, vi, seq) * problem.vehicles[vi].cost_per_distance
+        + (problem.vehicles[vi].fixed_cost + problem.vehicle_cost if seq else 0)
+        for vi, seq in enumerate(solution.routes)
+    )
+    return dropped_weight(problem, solution), travel
+
+
+def _can_fork() -> bool:
+    """Fork exists here, and this process may start children (a daemon process may not)."""
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def _second_engine(out: Connection, engine: str, problem: RoutingProblem, options: SolveOptions) -> None:
+    try:
+        out.send(OrToolsEngine().solve(problem, options) if engine == "ortools" else PyVrpEngine().solve(problem, options))
+    except Exception as exc:  # the parent keeps its own plan; it only needs to know there is none here
+        out.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        out.close()
 
 
 class AutoSolver:
@@ -49,18 +96,76 @@ class AutoSolver:
             return self._pyvrp.solve(problem, options)
         if reason is not None:
             sol = self._ortools.solve(problem, options)
-            return replace(sol, notes=(*sol.notes, f"ortools chosen: {reason}"))
+            sol = replace(sol, notes=(*sol.notes, f"ortools chosen: {reason}"))
+            if sol.dropped and problem.move_penalty:
+                return self._rescue(problem, options, sol)
+            return sol
         t0 = time.perf_counter()
         if problem.pairs:
             return self._hybrid(problem, options, t0)
+        if restriction_groups(problem) and options.iterations is None and _can_fork():
+            return self._portfolio(problem, options)
+        return self._pyvrp_first(problem, options, t0)
+
+    def _pyvrp_first(self, problem: RoutingProblem, options: SolveOptions, t0: float) -> Solution:
         try:
             sol = self._pyvrp.solve(problem, options)
-            return replace(sol, notes=(*sol.notes, "pyvrp chosen: static problem with single windows and no skills"))
+            return replace(sol, notes=(*sol.notes, "pyvrp chosen: single windows, no disruption cost"))
         except InfeasibleError:
             left = max(0.2, options.time_limit_s - (time.perf_counter() - t0))
             sol = self._ortools.solve(problem, replace(options, time_limit_s=left))
             return replace(sol, notes=(*sol.notes, "pyvrp found nothing feasible; ortools used the time left"))
 
+    def _portfolio(self, problem: RoutingProblem, options: SolveOptions) -> Solution:
+        """PyVRP here and a second search in a forked process for the same wall time; the better plan is kept."""
+        second = "ortools" if len(problem.stops) <= PORTFOLIO_ORTOOLS_MAX_STOPS else "pyvrp"
+        other = options if second == "ortools" else replace(options, seed=options.seed + 1)
+        mp = multiprocessing.get_context("fork")
+        recv, send = mp.Pipe(duplex=False)
+        child = mp.Process(target=_second_engine, args=(send, second, problem, other))
+        child.start()
+        send.close()
+        mine: Solution | None = None
+        with contextlib.suppress(InfeasibleError):
+            mine = self._pyvrp.solve(problem, options)
+        theirs: Solution | None = None
+        why = f"no answer from the second search ({second})"
+        try:
+            if recv.poll(options.time_limit_s + 10):
+                got = recv.recv()
+                theirs = got if isinstance(got, Solution) else None
+                why = got if isinstance(got, str) else why
+        except EOFError:
+            pass
+        finally:
+            recv.close()
+            child.join(timeout=2)
+            if child.is_alive():
+                child.kill()
+                child.join()
+        found = [s for s in (mine, theirs) if s is not None]
+        if not found:
+            raise InfeasibleError(f"no feasible plan found within {options.time_limit_s:g} s by either engine ({why})")
+        best = min(found, key=lambda s: plan_cost(problem, s))
+        names = {id(mine): "pyvrp", id(theirs): f"{second} (second)"}
+        lines = [f"{names[id(s)]}: {len(s.dropped)} left out, cost {plan_cost(problem, s)[1]}" for s in found]
+        return replace(best, notes=(*best.notes, f"portfolio (skills or pins), kept {names[id(best)]}: " + "; ".join(lines)))
+
+    def _rescue(self, problem: RoutingProblem, options: SolveOptions, draft: Solution) -> Solution:
+        """A stable re-plan left orders out: search again without the disruption cost, from the draft."""
+        plain = replace(problem, move_penalty=0, warm_start=draft.routes)
+        if fits(plain) is not None:
+            return draft
+        budget = max(RESCUE_MIN_S, options.time_limit_s * RESCUE_SHARE)
+        try:
+            better = self._pyvrp.solve(plain, replace(options, time_limit_s=budget))
+        except InfeasibleError:
+            return draft
+        if dropped_weight(problem, better) < dropped_weight(problem, draft):
+            note = (f"the stable re-plan left {len(draft.dropped)} stop(s) out; pyvrp searched {budget:g} s more and serves "
+                    f"{len(draft.dropped) - len(better.dropped)} of them")
+            return replace(better, engine="ortools+pyvrp", wall_s=draft.wall_s + better.wall_s, notes=(note,))
+        return replace(draft, notes=(*draft.notes, f"pyvrp searched {budget:g} s more and served no more"))
 
     def _hybrid(self, problem: RoutingProblem, options: SolveOptions, t0: float) -> Solution:
         """Pickup-and-delivery: OR-Tools builds a feasible plan, PyVRP improves it with the time left."""

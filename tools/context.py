@@ -96,6 +96,13 @@ class ToolContext:
         """The world's current (simulated) time."""
         return self.store.clock(self.world_name)
 
+    def latest_draft(self, *, newer_than_committed: bool = False) -> StoredPlan | None:
+        """The one rule for "the draft": the draft saved last (highest plan id), or None. With
+        ``newer_than_committed``, only a draft saved after the committed plan counts."""
+        committed = self.committed() if newer_than_committed else None
+        drafts = [p for p in self.store.plans(self.world_name) if p.status is PlanStatus.DRAFT and (committed is None or p.id > committed.id)]
+        return max(drafts, key=lambda p: p.id) if drafts else None
+
 
 class ReadOnlyStore:
     """A store for a question: reads go to the real store, every write raises :class:`ReadOnlyViolation`."""

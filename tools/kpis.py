@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Order, Plan, PlanStatus, Route, Vehicle, World
+from copilot.domain import Order, Plan, Route, Vehicle, World
 from copilot.errors import InputError, NotFound
 from copilot.ports import StoredPlan
 from copilot.units import format_clock, haversine_m, travel_seconds
@@ -47,10 +47,10 @@ def resolve_plan(ctx: ToolContext, which: PlanSelector = "committed") -> StoredP
             raise InputError(f"world {ctx.world_name!r} has no committed plan yet; plan the day and approve it first, or ask about the draft")
         return committed
     if which == "draft":
-        drafts = [p for p in ctx.store.plans(ctx.world_name) if p.status is PlanStatus.DRAFT]
-        if not drafts:
+        draft = ctx.latest_draft()
+        if draft is None:
             raise InputError(f"world {ctx.world_name!r} has no draft plan awaiting approval; ask about the committed plan instead")
-        return max(drafts, key=lambda p: (p.created_at, p.id))
+        return draft
     raise InputError(f"plan must be 'committed', 'draft' or a plan id, got {which!r}")
 
 

@@ -107,10 +107,10 @@ def _draft_id(ctx: ToolContext, plan_id: int | None) -> int:
         if stored.status is not PlanStatus.DRAFT:
             raise InputError(f"plan #{plan_id} is {stored.status.value}, not a draft; only drafts can be approved or discarded")
         return plan_id
-    drafts = [p for p in ctx.store.plans(ctx.world_name) if p.status is PlanStatus.DRAFT]
-    if not drafts:
+    draft = ctx.latest_draft()
+    if draft is None:
         raise InputError("there is no draft plan to approve or discard; plan the day or report an event first")
-    return drafts[-1].id
+    return draft.id
 
 
 def approve_plan(ctx: ToolContext, req: PlanRef | None = None) -> PlanSummary:

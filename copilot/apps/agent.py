@@ -6,11 +6,11 @@ very same graph (:class:`graphs.agent.DispatcherGraph`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from copilot import settings as cfg
 from copilot.apps.wiring import make_context
 from graphs.agent import DispatcherGraph, TurnResult
 from graphs.checkpoint import make_checkpointer, sqlite_checkpointer
@@ -22,12 +22,12 @@ from tools.sql.engine import data_dir, default_url
 __all__ = ["TurnResult", "load_chat_model", "make_agent", "make_agent_factory", "models_dir"]
 
 
-MODELS_ENV = "LOGISTICS_COPILOT_MODELS"
+MODELS_ENV = cfg.MODELS
 
 
 def models_dir() -> Path:
     """Where registry models are installed: ``$LOGISTICS_COPILOT_MODELS``, else ``<data dir>/models``."""
-    env = os.environ.get(MODELS_ENV)
+    env = cfg.env(MODELS_ENV)
     return Path(env).expanduser() if env else data_dir() / "models"
 
 

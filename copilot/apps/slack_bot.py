@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import socket
 import socketserver
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from copilot import settings as cfg
 from copilot.apps import maps
 from copilot.errors import ConfigurationError, CopilotError, InputError
 
@@ -121,7 +121,7 @@ class SlackSettings:
     @classmethod
     def from_env(cls, *, socket: bool, env: Mapping[str, str] | None = None) -> SlackSettings:
         """The settings for HTTP mode (bot token and signing secret) or Socket Mode (bot token and app token)."""
-        env = os.environ if env is None else env
+        env = cfg.environment() if env is None else env
         wanted = {
             BOT_TOKEN_ENV: "the Bot User OAuth Token (xoxb-...) from the app's 'OAuth & Permissions' page",
             **(

@@ -149,3 +149,27 @@ def test_every_tool_has_one_of_the_api_scopes() -> None:
     by_scope = {s.name: s.scope for s in TOOLS}
     assert by_scope["get_kpis"] == "read" and by_scope["plan_day"] == "plan" and by_scope["approve_plan"] == "dispatch"
     assert {s.scope for s in TOOLS} == {"read", "plan", "dispatch"}
+
+
+def test_stdio_server_honours_the_engine_flag(tmp_path: Path) -> None:
+    """``mcp --engine ortools`` plans with OR-Tools although the automatic choice would take PyVRP for this world."""
+    db = tmp_path / "engine.sqlite3"
+    store = _store(db)
+    store.import_world(read_world(TINY))
+    store.close()
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "copilot", "--db", f"sqlite:///{db}", "mcp", "--world", "tiny", "--time-limit", "0.3", "--engine", "ortools"],
+        cwd=str(ROOT),
+    )
+
+    async def main() -> str:
+        async with Client(params, read_timeout_seconds=60) as client:
+            _structured(await client.call_tool("plan_day", {}))
+        store = _store(db)
+        try:
+            return store.plans("tiny")[-1].plan.solver
+        finally:
+            store.close()
+
+    assert asyncio.run(main()).split(" ")[0] == "ortools"

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import socket
-import sys
 import threading
 import time
 import urllib.error
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import ScriptedChat, act
 from slack_sdk import WebClient
 
 from copilot.apps.cli import main
@@ -55,9 +55,6 @@ from tools.context import ToolContext
 from tools.planning import PlanningDeps, PlanSettings
 from tools.sql import SqlStore
 from tools.world_io import read_world
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "graphs"))
-from test_agent import ScriptedChat, act  # the scripted fake chat model of the graph tests
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

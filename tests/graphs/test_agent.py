@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import PrivateAttr
+from fakes import ScriptedChat, act
 
 from copilot.domain import PlanStatus
 from copilot.errors import InputError
@@ -30,33 +27,6 @@ from tools.sql import SqlStore
 from tools.world_io import read_world
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-class ScriptedChat(BaseChatModel):
-    """Returns scripted replies in order; records every prompt and the call options."""
-
-    script: list[str]
-    _seen: list[tuple[list[BaseMessage], dict[str, Any]]] = PrivateAttr(default_factory=list)
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    @property
-    def seen(self) -> list[tuple[list[BaseMessage], dict[str, Any]]]:
-        return self._seen
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        self._seen.append((list(messages), kwargs))
-        if not self.script:
-            raise AssertionError(f"the graph asked the model more often than scripted; last prompt: {messages[-1].content!r}")
-        text = self.script.pop(0)
-        msg = AIMessage(content=text, usage_metadata={"input_tokens": 10, "output_tokens": 3, "total_tokens": 13})
-        return ChatResult(generations=[ChatGeneration(message=msg)])
-
-
-def act(*names: str, mode: str = "do") -> str:
-    return json.dumps({"mode": mode, "action": names[0], "then": names[1] if len(names) > 1 else "none"})
 
 
 @pytest.fixture

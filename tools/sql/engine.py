@@ -20,10 +20,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from copilot import settings as cfg
 from copilot.errors import ConfigurationError
 
-HOME_ENV = "LOGISTICS_COPILOT_HOME"
-URL_ENV = "LOGISTICS_COPILOT_DB_URL"
+HOME_ENV = cfg.HOME
+URL_ENV = cfg.DB_URL
 DB_FILE = "copilot.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITE_OPTION = "logistics_copilot_write"
@@ -31,21 +32,13 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def data_dir() -> Path:
-    """The copilot's data directory (created if missing)."""
-    home = os.environ.get(HOME_ENV)
-    if home:
-        path = Path(home).expanduser()
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_data_dir("logistics-copilot"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The copilot's data directory (created if missing; see :func:`copilot.settings.data_dir`)."""
+    return cfg.data_dir()
 
 
 def default_url() -> str:
     """The database URL to use when none is given: ``$LOGISTICS_COPILOT_DB_URL`` or the SQLite file."""
-    url = os.environ.get(URL_ENV)
+    url = cfg.env(URL_ENV)
     if url:
         return url
     return f"sqlite:///{(data_dir() / DB_FILE).as_posix()}"

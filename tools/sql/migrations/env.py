@@ -7,11 +7,10 @@ comes from ``sqlalchemy.url`` in the configuration or else from :func:`tools.sql
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 from sqlalchemy import Connection
 
+from copilot import settings as cfg
 from tools.sql.schema import metadata
 
 config = context.config
@@ -27,7 +26,7 @@ def run_migrations_offline() -> None:
     """Emit the migration SQL without a database (``alembic upgrade --sql``); the dialect comes from the URL."""
     from tools.sql.engine import URL_ENV
 
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get(URL_ENV) or "sqlite://"
+    url = config.get_main_option("sqlalchemy.url") or cfg.env(URL_ENV) or "sqlite://"
     context.configure(url=url, target_metadata=metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,116 @@
+"""Scale benchmark: plan one LaDe-P city day at growing sizes, up to the whole day (Chongqing, 1,470 stops).
+
+::
+
+    python bench/realistic/scale.py --data ../shared/data/lade_pickup_day_slices --out bench/results/realistic \\
+        [--sizes 150,300,600,1000,1470] [--time-limit 50] [--vroom-limit 60]
+
+Each size is a generated world (``worlds.WorldSpec``: Chongqing, 3 depots, one van per ~41 stops, so the
+whole day has 36 vans, bulky and cold skills) planned the way ``logistics-copilot plan`` plans it
+(``tools.planning.plan_world``: build the problem, solve, time the routes, independent check) in a fresh
+process, which reports its wall time and peak memory (``ru_maxrss``). VROOM then solves the same routing
+problem (2 threads, exploration 5) with ``--vroom-limit`` seconds. Writes ``scale.csv`` and ``scale.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+ROOT = Path(__file__).resolve().parents[2]
+for p in (ROOT, ROOT / "bench" / "realistic"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from worlds import WorldSpec  # noqa: E402
+
+if TYPE_CHECKING:
+    from copilot.routing import RoutingProblem
+
+
+def _spec(size: int, seed: int) -> WorldSpec:
+    return WorldSpec("Chongqing", size, 1 if size < 300 else 3, seed, stops_per_van=41.0)
+
+
+def _ours(size: int, seed: int, limit: float, data: str, out: multiprocessing.connection.Connection) -> None:
+    from worlds import build_world, read_rows
+
+    from solvers.auto import AutoSolver
+    from solvers.checker import PlanChecker
+    from tools.planning import PlanningDeps, PlanSettings, build_problem, plan_world
+
+    world = build_world(_spec(size, seed), read_rows(Path(data)))
+    t0 = time.perf_counter()
+    plan = plan_world(world, PlanningDeps(AutoSolver(), PlanChecker()), PlanSettings(time_limit_s=limit, seed=seed))
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    problem = build_problem(world, PlanSettings(time_limit_s=limit)).problem
+    out.send({"stops": len(world.orders), "vehicles": len(world.vehicles), "wall_s": round(wall, 1), "peak_mb": round(rss),
+              "served": sum(len(r.visits) for r in plan.routes), "km": round(plan.distance_m / 1000, 1), "engine": plan.solver[:160],
+              "problem": problem})
+
+
+def _vroom(problem: RoutingProblem, limit: float) -> dict[str, object]:
+    from peers import run_vroom
+
+    from copilot.routing import route_distance
+    from solvers.checker import check_solution
+
+    t0 = time.perf_counter()
+    run = run_vroom(problem, limit, 0, threads=2, exploration=5)
+    wall = time.perf_counter() - t0
+    bad = check_solution(problem, run.routes)
+    km = sum(route_distance(problem, vi, seq) for vi, seq in enumerate(run.routes)) / 1000
+    return {"vroom_served": 0 if bad else sum(len(r) for r in run.routes), "vroom_km": round(km, 1), "vroom_wall_s": round(wall, 1),
+            "vroom_violations": len(bad)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="lade_pickup_day_slices folder")
+    ap.add_argument("--out", type=Path, default=Path("bench/results/realistic"))
+    ap.add_argument("--sizes", default="150,300,600,1000,1470")
+    ap.add_argument("--time-limit", type=float, default=50.0, help="our solver's search time (the rest of the minute builds, times and checks)")
+    ap.add_argument("--vroom-limit", type=float, default=60.0)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    mp = multiprocessing.get_context("fork")
+    for size in (int(x) for x in args.sizes.split(",")):
+        recv, send = mp.Pipe(duplex=False)
+        child = mp.Process(target=_ours, args=(size, args.seed, args.time_limit, args.data, send))
+        child.start()
+        send.close()
+        got = recv.recv()
+        child.join()
+        problem = got.pop("problem")
+        row = {"size": size, **got}
+        if args.vroom_limit > 0:
+            row |= _vroom(problem, args.vroom_limit)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    with open(args.out / "scale.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    lines = ["# Scale: one Chongqing day (LaDe-P) at growing sizes", "",
+             f"Ours: `plan_world` (build, solve {args.time_limit:g} s, time, check) in a fresh process; VROOM: same problem, "
+             f"{args.vroom_limit:g} s, 2 threads, exploration 5.", "",
+             "| stops | vans | ours wall s | ours peak MB | ours served | ours km | VROOM served | VROOM km | VROOM wall s |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['stops']} | {r['vehicles']} | {r['wall_s']} | {r['peak_mb']} | {r['served']} | {r['km']} | {r.get('vroom_served', '-')} | "
+              f"{r.get('vroom_km', '-')} | {r.get('vroom_wall_s', '-')} |" for r in rows]
+    (args.out / "scale.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
