@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from copilot.domain import Plan, PlanStatus, World  # noqa: E402
-from copilot.units import format_clock, haversine_m  # noqa: E402
+from copilot.core.domain import Plan, PlanStatus, World  # noqa: E402
+from copilot.core.units import format_clock, haversine_m  # noqa: E402
 from solvers.auto import AutoSolver  # noqa: E402
 from solvers.checker import PlanChecker  # noqa: E402
 from tools import events as ev  # noqa: E402

@@ -6,7 +6,7 @@ is either before or after the request (never between) and that a retry with the 
 
 How: for each (backend, operation, crash point, n) a fresh database gets a partner key and the tiny world,
 planned and dispatched (in process, no server). The real server (``python -m copilot serve``) is started with
-``LOGISTICS_COPILOT_CRASH_AT=<point>:<n>`` (:mod:`copilot.faults`): it SIGKILLs itself on the n-th passage
+``LOGISTICS_COPILOT_CRASH_AT=<point>:<n>`` (:mod:`copilot.core.faults`): it SIGKILLs itself on the n-th passage
 through the point (``planning``: solving has begun; ``before_commit`` / ``after_commit``: around every write
 transaction, the idempotency claim included). The store is compared with its state before the request and
 with the state the same request leaves on a clean run ("after"): it must equal one of them (worlds, orders

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from copilot.routing import SolveOptions, route_distance  # noqa: E402
+from copilot.core.routing import SolveOptions, route_distance  # noqa: E402
 from solvers.ortools_engine import OrToolsEngine  # noqa: E402
 from tools.planning import PlanSettings, build_problem  # noqa: E402
 from tools.world_io import read_world  # noqa: E402

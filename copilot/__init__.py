@@ -1,1 +1,1 @@
-"""Logistics copilot: the planning core (domain model, routing problem, ports, errors; standard library only)."""
+"""Logistics copilot: ``copilot.core`` (the standard-library core) and ``copilot.apps`` (the doors that wire everything)."""

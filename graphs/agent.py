@@ -41,7 +41,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
-from copilot.errors import CopilotError, InputError
+from copilot.core.errors import CopilotError, InputError
 from graphs import prompts, replies
 from graphs.intent import asks_only
 from graphs.llm import decide

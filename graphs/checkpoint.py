@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from copilot.errors import ConfigurationError
+from copilot.core.errors import ConfigurationError
 
 
 def sqlite_checkpointer(path: Path | str) -> Any:

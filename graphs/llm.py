@@ -35,8 +35,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from copilot import settings as cfg
-from copilot.errors import ConfigurationError, InputError
+from copilot.core import settings as cfg
+from copilot.core.errors import ConfigurationError, InputError
 from graphs import registry
 
 BACKENDS = ("llama-cpp", "openai")
@@ -532,7 +532,7 @@ def decide(model: BaseChatModel, messages: Sequence[BaseMessage], schema: dict[s
     """One constrained decision: the model's JSON reply parsed, and its token usage (with the seconds spent
     evaluating the prompt, ``prefill_s``, and generating, ``decode_s``, when the backend measures them).
 
-    Raises :class:`~copilot.errors.InputError` when the reply is not a JSON object (a server that ignored
+    Raises :class:`~copilot.core.errors.InputError` when the reply is not a JSON object (a server that ignored
     the schema, or a reply cut off by ``max_tokens``).
     """
     msg = model.invoke(list(messages), json_schema=schema, max_tokens=max_tokens)

@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from copilot import settings as cfg
-from copilot.errors import ConfigurationError, InputError
+from copilot.core import settings as cfg
+from copilot.core.errors import ConfigurationError, InputError
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 INDEX_ENV = cfg.MODEL_INDEX

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from copilot.domain import World
-from copilot.errors import InputError
+from copilot.core.domain import World
+from copilot.core.errors import InputError
 from tools import events, explain, insertion, kpis, lifecycle, timewords, whatif
 from tools.context import ToolContext
 

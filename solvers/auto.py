@@ -17,8 +17,8 @@ import time
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
-from copilot.errors import InfeasibleError, InputError
-from copilot.routing import RoutingProblem, Solution, SolveOptions, route_distance
+from copilot.core.errors import InfeasibleError, InputError
+from copilot.core.routing import RoutingProblem, Solution, SolveOptions, route_distance
 from solvers.ortools_engine import OrToolsEngine
 from solvers.pyvrp_engine import PyVrpEngine, fits, restriction_groups
 
@@ -67,7 +67,7 @@ def _second_engine(out: Connection, engine: str, problem: RoutingProblem, option
 
 
 class AutoSolver:
-    """The project's routing solver (implements :class:`copilot.ports.RoutingSolver`)."""
+    """The project's routing solver (implements :class:`copilot.core.ports.RoutingSolver`)."""
 
     name = "auto"
 

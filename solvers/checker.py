@@ -1,9 +1,9 @@
 """An independent feasibility checker for engine routes and domain plans.
 
-This module shares no code with any solver or with :mod:`copilot.units`: it recomputes distances,
+This module shares no code with any solver or with :mod:`copilot.core.units`: it recomputes distances,
 travel times, schedules and loads from the raw data on its own, so that a bug in a solver or in the
 shared helpers cannot hide itself. It reports every broken rule it finds as a
-:class:`~copilot.ports.Violation`; an empty list means feasible.
+:class:`~copilot.core.ports.Violation`; an empty list means feasible.
 
 Rules reported by :func:`check_solution` (matrix problems):
 
@@ -36,7 +36,7 @@ Rules reported by :func:`check_solution` (matrix problems):
 ``load``                 stated start load or load after a visit differs from the recomputed one
 ``unavailable_vehicle``  a service starts after the vehicle's ``unavailable_from``
 
-Load conventions follow :mod:`copilot.routing`: unpaired delivery goods are loaded at the depot and
+Load conventions follow :mod:`copilot.core.routing`: unpaired delivery goods are loaded at the depot and
 unloaded at their stop; pickups are loaded at their stop. Goods of paired stops are never loaded at
 the depot. ``problem.meta["onboard_stops"]`` may name delivery stops (indices or ids) whose goods are
 already on board, counted in ``initial_load``: either a collection of stops, or a mapping from vehicle
@@ -66,9 +66,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import SupportsIndex
 
-from copilot.domain import Order, OrderKind, Plan, Route, Vehicle, World
-from copilot.ports import Violation
-from copilot.routing import RoutingProblem, Stop
+from copilot.core.domain import Order, OrderKind, Plan, Route, Vehicle, World
+from copilot.core.ports import Violation
+from copilot.core.routing import RoutingProblem, Stop
 
 __all__ = ["PlanChecker", "check_plan", "check_solution", "drive_seconds", "great_circle_m"]
 
@@ -79,7 +79,7 @@ _DISTANCE_ABS_TOLERANCE_M = 1
 
 
 # --------------------------------------------------------------------------------------------------
-# Own arithmetic (deliberately not shared with copilot.units)
+# Own arithmetic (deliberately not shared with copilot.core.units)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -610,7 +610,7 @@ def _check_route_plan(
 
 
 class PlanChecker:
-    """The independent :class:`~copilot.ports.FeasibilityChecker`."""
+    """The independent :class:`~copilot.core.ports.FeasibilityChecker`."""
 
     name = "independent"
 

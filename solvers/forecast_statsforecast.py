@@ -1,6 +1,6 @@
 """The forecaster: statsforecast models chosen per series by a rolling-origin backtest on its own history.
 
-Implements :class:`copilot.ports.Forecaster`. statsforecast (2.x: compiled C++, no numba JIT) is
+Implements :class:`copilot.core.ports.Forecaster`. statsforecast (2.x: compiled C++, no numba JIT) is
 imported only here.
 
 How one series is forecast:
@@ -27,7 +27,7 @@ How one series is forecast:
    horizon adds a level error shared by all days (the root mean square error of the validation weeks'
    totals, scaled to the horizon) and independent daily noise.
 
-Zero days are ordinary values. Missing days were filled by :class:`copilot.forecasting.DailySeries`
+Zero days are ordinary values. Missing days were filled by :class:`copilot.core.forecasting.DailySeries`
 (with zero, listed in its ``filled``) and are reported in the notes. The same history always gives
 the same forecast: no randomness, one thread, a fixed order of candidates.
 """
@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from copilot.errors import InputError
-from copilot.forecasting import DailySeries, DayForecast, SeriesForecast, check_horizon, check_level
+from copilot.core.errors import InputError
+from copilot.core.forecasting import DailySeries, DayForecast, SeriesForecast, check_horizon, check_level
 
 Array = npt.NDArray[np.float64]
 FitPredict = Callable[[Array, int], Array]

@@ -1,4 +1,4 @@
-"""OR-Tools routing engine: covers every constraint of :class:`~copilot.routing.RoutingProblem`.
+"""OR-Tools routing engine: covers every constraint of :class:`~copilot.core.routing.RoutingProblem`.
 
 Capacity with mixed pickups and depot deliveries, time windows (several per stop), shifts, maximum
 route duration, skills and pins (allowed vehicles), optional stops with drop penalties, pickup-and-
@@ -14,8 +14,8 @@ import time
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from copilot.errors import InfeasibleError
-from copilot.routing import RoutingProblem, Solution, SolveOptions
+from copilot.core.errors import InfeasibleError
+from copilot.core.routing import RoutingProblem, Solution, SolveOptions
 
 _BUILD_MARGIN = 0.05  # share of the time limit kept free for building and reading the model
 _MANDATORY_PENALTY = 10**14

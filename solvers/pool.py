@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from copilot.routing import RoutingProblem, Solution, SolveOptions
+from copilot.core.routing import RoutingProblem, Solution, SolveOptions
 from solvers.auto import AutoSolver
 
 _worker_solver: AutoSolver | None = None
@@ -49,7 +49,7 @@ def _solve_in_worker(problem: RoutingProblem, options: SolveOptions) -> Solution
 
 
 class PooledSolver:
-    """A :class:`copilot.ports.RoutingSolver` that solves in ``workers`` processes (the same engines as AutoSolver)."""
+    """A :class:`copilot.core.ports.RoutingSolver` that solves in ``workers`` processes (the same engines as AutoSolver)."""
 
     name = "auto"
 

@@ -26,8 +26,8 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import MaxIterations, MaxRuntime
 
-from copilot.errors import InfeasibleError
-from copilot.routing import INF_TIME, RoutingProblem, Solution, SolveOptions
+from copilot.core.errors import InfeasibleError
+from copilot.core.routing import INF_TIME, RoutingProblem, Solution, SolveOptions
 
 _MAX = 2**44  # PyVRP's own MAX_VALUE is larger; keep sums well inside int64
 #: A normal stop's prize is this many times the longest trip of the matrix (when prizes are scaled down).

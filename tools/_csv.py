@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
 
-from copilot.units import format_offset, format_time, parse_offset, parse_time
+from copilot.core.units import format_offset, format_time, parse_offset, parse_time
 
 _OFFSET_AT_END_RE = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Order, PlanStatus, World
-from copilot.units import format_offset, format_time
+from copilot.core.domain import Order, PlanStatus, World
+from copilot.core.units import format_offset, format_time
 from tools.context import PlanSummary, RequestModel, ToolContext, summarize
 from tools.kpis import PlanSelector, resolve_plan
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
-from copilot.errors import ConfigurationError, InputError, ReadOnlyViolation
-from copilot.ports import DataReader, DispatchStore, Forecaster, HistoryReader, StoredPlan
-from copilot.units import format_clock, format_time, parse_time
+from copilot.core.domain import Order, Plan, PlanStatus, Vehicle, World
+from copilot.core.errors import ConfigurationError, InputError, ReadOnlyViolation
+from copilot.core.ports import DataReader, DispatchStore, Forecaster, HistoryReader, StoredPlan
+from copilot.core.units import format_clock, format_time, parse_time
 from tools.planning import PlanningDeps, PlanSettings
 
 ID_PATTERN = r"^[^/\x00-\x1f\x7f]{1,100}$"  # an id a partner can name in a URL path: no '/', no control characters

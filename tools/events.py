@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import MAX_UNITS, Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
-from copilot.errors import InputError
-from copilot.units import format_clock
+from copilot.core.domain import MAX_UNITS, Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
+from copilot.core.errors import InputError
+from copilot.core.units import format_clock
 from tools.context import ID_PATTERN, PlanSummary, RequestModel, ToolContext, find_order, find_vehicle, parse_user_time
 from tools.lifecycle import replan
 from tools.planning import frozen_state

@@ -19,9 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Order, OrderKind, Plan, World
-from copilot.errors import InputError
-from copilot.units import format_clock
+from copilot.core.domain import Order, OrderKind, Plan, World
+from copilot.core.errors import InputError
+from copilot.core.units import format_clock
 from tools.context import RequestModel, ToolContext, find_order, find_vehicle
 from tools.insertion import InsertionOption, ShiftedStop, VehicleReason, committed_plan, option_out, shifted_out
 from tools.routes import Insertion, PlanState, Problem, RouteBase, Shift, apply_move, check_movable, route_time, shifts_between

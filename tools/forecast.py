@@ -1,7 +1,7 @@
 """Demand tools: forecasts with intervals, history questions and fleet sizing, for the agent and the API.
 
 Every tool reads only: history comes through the read-only, parameterised queries of the store
-(:meth:`ToolContext.history_reader`), forecasts from the injected :class:`copilot.ports.Forecaster`,
+(:meth:`ToolContext.history_reader`), forecasts from the injected :class:`copilot.core.ports.Forecaster`,
 fleet sizing solves sampled days with the injected routing solver. Nothing is written.
 
 A forecast covers the ``days`` days after the series' last history day (for the ``jilin-1001`` world,
@@ -19,11 +19,11 @@ from statistics import NormalDist
 
 from pydantic import BaseModel, Field, model_validator
 
-from copilot.domain import Depot, Vehicle
-from copilot.errors import InputError
-from copilot.forecasting import MAX_HORIZON_DAYS, DailySeries, SeriesForecast, parse_day
-from copilot.routing import FleetVehicle, RoutingProblem, SolveOptions, Stop, route_distance
-from copilot.units import haversine_m, travel_seconds
+from copilot.core.domain import Depot, Vehicle
+from copilot.core.errors import InputError
+from copilot.core.forecasting import MAX_HORIZON_DAYS, DailySeries, SeriesForecast, parse_day
+from copilot.core.routing import FleetVehicle, RoutingProblem, SolveOptions, Stop, route_distance
+from copilot.core.units import haversine_m, travel_seconds
 from tools.context import RequestModel, ToolContext
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -5,7 +5,7 @@ this reads any other daily export, e.g. the LaDe files (``--key region_id --valu
 
     read_history_csv(path, key="courier_id", value="deliveries")
 
-Rules, each broken one reported with file, row and column (:class:`copilot.errors.ImportFailed`
+Rules, each broken one reported with file, row and column (:class:`copilot.core.errors.ImportFailed`
 lists them all, nothing is imported): every row needs a real calendar date ``YYYY-MM-DD`` (an empty
 cell is a missing date), a non-empty key and a whole volume, zero or more (negative and non-numeric
 volumes are refused); a series may not have two rows for one day. Several key columns are joined with
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from copilot.domain import HistoryRow
-from copilot.errors import ImportFailed, InputError
-from copilot.forecasting import DailySeries, MissingDays
+from copilot.core.domain import HistoryRow
+from copilot.core.errors import ImportFailed, InputError
+from copilot.core.forecasting import DailySeries, MissingDays
 from tools._csv import Problems, is_valid_date, read_rows
 from tools.sql.history import natural_key
 

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, World
-from copilot.errors import InputError
-from copilot.units import format_clock
+from copilot.core.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, World
+from copilot.core.errors import InputError
+from copilot.core.units import format_clock
 from tools.context import RequestModel, ToolContext, parse_user_time
 from tools.routes import Insertion, PlanState, ReasonCode, Shift
 

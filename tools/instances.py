@@ -1,4 +1,4 @@
-"""Read public VRP benchmark files into a :class:`~copilot.routing.RoutingProblem`.
+"""Read public VRP benchmark files into a :class:`~copilot.core.routing.RoutingProblem`.
 
 Four formats are understood (see ``shared/data/vrp/README.md`` and ``shared/data/sartori_pdptw_osrm/README.md``):
 
@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from copilot.errors import InputError
-from copilot.routing import FleetVehicle, Matrix, Objective, Pair, RoutingProblem, Stop
+from copilot.core.errors import InputError
+from copilot.core.routing import FleetVehicle, Matrix, Objective, Pair, RoutingProblem, Stop
 
 FORMATS = ("solomon", "vrplib", "lilim", "sartori")
 #: Integer units per published unit of distance, per format.
@@ -193,7 +193,7 @@ class _Reader:
 def read_instance(path: Path, fmt: str) -> BenchmarkInstance:
     """Read one benchmark file. ``fmt`` is one of ``solomon``, ``vrplib``, ``lilim``, ``sartori``.
 
-    Raises :class:`~copilot.errors.InputError` naming the file and line when the file is malformed.
+    Raises :class:`~copilot.core.errors.InputError` naming the file and line when the file is malformed.
     """
     path = Path(path)
     if fmt not in FORMATS:

@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import Order, Plan, Route, Vehicle, World
-from copilot.errors import InputError, NotFound
-from copilot.ports import StoredPlan
-from copilot.units import format_clock, haversine_m, travel_seconds
+from copilot.core.domain import Order, Plan, Route, Vehicle, World
+from copilot.core.errors import InputError, NotFound
+from copilot.core.ports import StoredPlan
+from copilot.core.units import format_clock, haversine_m, travel_seconds
 from tools.context import RequestModel, ToolContext, find_order, find_vehicle
 
 PlanSelector = Literal["committed", "draft"] | int

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import PlanStatus, World
-from copilot.errors import InfeasibleError, InputError
-from copilot.faults import crash_point
-from copilot.units import format_time
+from copilot.core.domain import PlanStatus, World
+from copilot.core.errors import InfeasibleError, InputError
+from copilot.core.faults import crash_point
+from copilot.core.units import format_time
 from tools.context import PlanSummary, RequestModel, ToolContext, parse_user_time, summarize
 from tools.planning import plan_world
 

@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import MAX_UNITS, Location, OrderKind, Priority, TimeWindow
-from copilot.errors import InputError
+from copilot.core.domain import MAX_UNITS, Location, OrderKind, Priority, TimeWindow
+from copilot.core.errors import InputError
 from tools.catalog import OrderOut, order_out
 from tools.context import PlanSummary, RequestModel, ToolContext, find_order, parse_user_time
 from tools.events import _started, with_orders

@@ -10,11 +10,11 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from copilot.domain import Order, OrderKind, Plan, Priority, Route, Unassigned, Vehicle, Visit, World
-from copilot.errors import InputError
-from copilot.ports import FeasibilityChecker, RoutingSolver
-from copilot.routing import FleetVehicle, Pair, RoutingProblem, SolveOptions, Stop
-from copilot.units import haversine_m, travel_seconds
+from copilot.core.domain import Order, OrderKind, Plan, Priority, Route, Unassigned, Vehicle, Visit, World
+from copilot.core.errors import InputError
+from copilot.core.ports import FeasibilityChecker, RoutingSolver
+from copilot.core.routing import FleetVehicle, Pair, RoutingProblem, SolveOptions, Stop
+from copilot.core.units import haversine_m, travel_seconds
 
 
 @dataclass(frozen=True, slots=True)

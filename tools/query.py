@@ -1,9 +1,9 @@
 """Questions over the data: a small, flat query spec that the chat model fills, checked here and answered in SQL.
 
 The model never writes SQL. It fills a :class:`QuerySpec` (a JSON schema of enums, a few dates and ids);
-:func:`run_query` checks it (every mistake is an :class:`~copilot.errors.InputError` that says what to ask
-instead), turns it into a :class:`copilot.ports.DataQuery` and hands that to the store's read-only
-:class:`~copilot.ports.DataReader` (``ctx.data_reader()``; on the SQL store ``tools/sql/aggregates.py``
+:func:`run_query` checks it (every mistake is an :class:`~copilot.core.errors.InputError` that says what to ask
+instead), turns it into a :class:`copilot.core.ports.DataQuery` and hands that to the store's read-only
+:class:`~copilot.core.ports.DataReader` (``ctx.data_reader()``; on the SQL store ``tools/sql/aggregates.py``
 compiles it to parameterised SQLAlchemy Core). Nothing is written.
 
 Sources and their rows:
@@ -35,9 +35,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from copilot.errors import InputError, NotFound
-from copilot.forecasting import parse_day
-from copilot.ports import DataAnswer, DataGroup, DataQuery
+from copilot.core.errors import InputError, NotFound
+from copilot.core.forecasting import parse_day
+from copilot.core.ports import DataAnswer, DataGroup, DataQuery
 from tools.context import RequestModel, ToolContext, find_vehicle
 from tools.kpis import resolve_plan
 

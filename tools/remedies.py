@@ -38,10 +38,10 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import EPOCH_MAX, EPOCH_MIN, MAX_UNITS, Order, Plan, TimeWindow, Vehicle, World
-from copilot.errors import InputError
-from copilot.ports import StoredPlan
-from copilot.units import format_clock
+from copilot.core.domain import EPOCH_MAX, EPOCH_MIN, MAX_UNITS, Order, Plan, TimeWindow, Vehicle, World
+from copilot.core.errors import InputError
+from copilot.core.ports import StoredPlan
+from copilot.core.units import format_clock
 from tools.context import RequestModel, ToolContext
 from tools.explain import vehicle_options
 from tools.kpis import resolve_plan

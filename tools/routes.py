@@ -1,7 +1,7 @@
 """Route timing and feasibility of modified stop sequences, shared by the insertion and explanation tools.
 
 Everything here follows the timing rules of :func:`tools.planning.time_route` (haversine metres from
-:mod:`copilot.units` at the vehicle's speed, service at the earliest moment inside a window, the first
+:mod:`copilot.core.units` at the vehicle's speed, service at the earliest moment inside a window, the first
 stop of a route that has not left yet sets the departure) and the clock rules of
 :func:`tools.planning.build_problem` (visits that started before the clock are frozen; the vehicle is
 ready at its last started visit, or at its depot, at the latest of its shift start, the depot opening,
@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from copilot.domain import Order, OrderKind, Plan, Route, Vehicle, World
-from copilot.errors import InputError
-from copilot.units import format_clock, haversine_m, travel_seconds
+from copilot.core.domain import Order, OrderKind, Plan, Route, Vehicle, World
+from copilot.core.errors import InputError
+from copilot.core.units import format_clock, haversine_m, travel_seconds
 from tools.context import find_order, find_vehicle
 from tools.planning import frozen_state, time_route
 

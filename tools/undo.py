@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import PlanStatus
-from copilot.errors import InputError
+from copilot.core.domain import PlanStatus
+from copilot.core.errors import InputError
 from tools.context import PlanSummary, RequestModel, ToolContext, find_order, find_vehicle
 from tools.lifecycle import replan
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import MAX_UNITS, TimeWindow, Vehicle, World
-from copilot.errors import InputError
-from copilot.units import format_clock
+from copilot.core.domain import MAX_UNITS, TimeWindow, Vehicle, World
+from copilot.core.errors import InputError
+from copilot.core.units import format_clock
 from tools.context import PlanSummary, RequestModel, ToolContext, find_vehicle, parse_user_time
 from tools.lifecycle import replan
 

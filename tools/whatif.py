@@ -35,10 +35,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from copilot.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, Vehicle, World
-from copilot.errors import InputError
-from copilot.forecasting import MAX_HORIZON_DAYS, parse_day
-from copilot.units import format_clock, haversine_m, travel_seconds
+from copilot.core.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, Vehicle, World
+from copilot.core.errors import InputError
+from copilot.core.forecasting import MAX_HORIZON_DAYS, parse_day
+from copilot.core.units import format_clock, haversine_m, travel_seconds
 from tools.context import RequestModel, ToolContext, UnassignedOut, find_order, find_vehicle, parse_user_time
 from tools.forecast import ForecastRequest, HistoryRequest, forecast_demand, history_volume
 from tools.kpis import Kpis, plan_kpis

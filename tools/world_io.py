@@ -19,7 +19,7 @@ Format details this module adds to the README:
   the folder's name, the city is empty, the time zone is the offset of the first time read (depots
   first) and the date is that first time's local date (``+00:00`` and an empty date if there is no time).
 
-Every problem found is collected; :class:`copilot.errors.ImportFailed` lists them all, each naming
+Every problem found is collected; :class:`copilot.core.errors.ImportFailed` lists them all, each naming
 file, row (header = row 1, first data row = row 2) and column. A demand larger than every vehicle's
 capacity is not an import error (it is a planning matter).
 """
@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from copilot.domain import Depot, HistoryRow, Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
-from copilot.errors import ImportFailed, InputError
-from copilot.units import format_offset, format_time, parse_offset
+from copilot.core.domain import Depot, HistoryRow, Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
+from copilot.core.errors import ImportFailed, InputError
+from copilot.core.units import format_offset, format_time, parse_offset
 from tools._csv import Clock, Problems, Row, is_valid_date, read_rows
 
 __all__ = ["read_world", "write_world"]

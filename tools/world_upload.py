@@ -1,7 +1,7 @@
 """A whole world sent as text (the partner CSV files and world.json), read with :func:`tools.world_io.read_world`.
 
 What an HTTP or MCP caller sends instead of a folder: the same files, the same rules and the same
-located problems (:class:`copilot.errors.ImportFailed`).
+located problems (:class:`copilot.core.errors.ImportFailed`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from copilot.domain import World
-from copilot.errors import ImportFailed
+from copilot.core.domain import World
+from copilot.core.errors import ImportFailed
 from tools.world_io import read_world
 
 # A world sent over the API is planned and listed within requests: its size is bounded (a bigger day is

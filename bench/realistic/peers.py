@@ -1,4 +1,4 @@
-"""The solvers of the realistic benchmark, each given the same :class:`~copilot.routing.RoutingProblem`.
+"""The solvers of the realistic benchmark, each given the same :class:`~copilot.core.routing.RoutingProblem`.
 
 * ``ours``: ``solvers.auto.AutoSolver`` (what ``plan`` runs).
 * ``vroom``: pyvroom on the same integer matrices: the distance matrix as VROOM's cost matrix and one
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from copilot.routing import INF_TIME, RoutingProblem, SolveOptions
+from copilot.core.routing import INF_TIME, RoutingProblem, SolveOptions
 
 
 @dataclass

@@ -30,7 +30,7 @@ for p in (ROOT, ROOT / "bench" / "realistic"):
 from peers import SOLVERS, Run  # noqa: E402
 from worlds import STANDARD, WorldSpec, build_world, committed, noon, read_rows  # noqa: E402
 
-from copilot.routing import RoutingProblem, route_distance  # noqa: E402
+from copilot.core.routing import RoutingProblem, route_distance  # noqa: E402
 from solvers.checker import PlanChecker, check_solution  # noqa: E402
 from tools.planning import PlanningDeps, PlanSettings, build_problem, plan_world  # noqa: E402
 

@@ -32,7 +32,7 @@ for p in (ROOT, ROOT / "bench" / "realistic"):
 from worlds import WorldSpec  # noqa: E402
 
 if TYPE_CHECKING:
-    from copilot.routing import RoutingProblem
+    from copilot.core.routing import RoutingProblem
 
 
 def _spec(size: int, seed: int) -> WorldSpec:
@@ -60,7 +60,7 @@ def _ours(size: int, seed: int, limit: float, data: str, out: multiprocessing.co
 def _vroom(problem: RoutingProblem, limit: float) -> dict[str, object]:
     from peers import run_vroom
 
-    from copilot.routing import route_distance
+    from copilot.core.routing import route_distance
     from solvers.checker import check_solution
 
     t0 = time.perf_counter()

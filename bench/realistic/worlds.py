@@ -28,7 +28,7 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from copilot.domain import Depot, Location, Order, OrderKind, Plan, PlanStatus, Priority, TimeWindow, Vehicle, World
+from copilot.core.domain import Depot, Location, Order, OrderKind, Plan, PlanStatus, Priority, TimeWindow, Vehicle, World
 
 CITIES = {"Chongqing": ("cq", "2022-05-01"), "Hangzhou": ("hz", "2022-05-01"), "Shanghai": ("sh", "2022-06-07")}
 UTC_OFFSET_S = 8 * 3600

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from copilot.routing import INF_TIME, RoutingProblem
+from copilot.core.routing import INF_TIME, RoutingProblem
 from tools.instances import BenchmarkInstance
 
 SOLVERS = ("ours", "pyvrp", "vroom", "ortools_tutorial")
@@ -76,7 +76,7 @@ def _fixed_cost(problem: RoutingProblem) -> int:
 
 
 def run_ours(inst: BenchmarkInstance, time_limit: float, seed: int) -> SolverRun:
-    from copilot.routing import SolveOptions
+    from copilot.core.routing import SolveOptions
     from solvers.auto import AutoSolver
 
     t0 = time.perf_counter()

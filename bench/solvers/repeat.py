@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from copilot.routing import SolveOptions  # noqa: E402
+from copilot.core.routing import SolveOptions  # noqa: E402
 from solvers.auto import AutoSolver  # noqa: E402
 from solvers.checker import PlanChecker  # noqa: E402
 from tools.instances import read_instance  # noqa: E402

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.solvers.baselines import SOLVERS, SolverRun, run_solver  # noqa: E402
-from copilot.errors import InputError  # noqa: E402
+from copilot.core.errors import InputError  # noqa: E402
 from tools.instances import BenchmarkInstance, instance_name, load_bks, read_instance  # noqa: E402
 
 check_solution: Callable[..., Sequence[object]] | None

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from copilot import settings as cfg
 from copilot.apps.wiring import make_context
+from copilot.core import settings as cfg
 from graphs.agent import DispatcherGraph, TurnResult
 from graphs.checkpoint import make_checkpointer, sqlite_checkpointer
 from graphs.llm import ModelSettings, make_chat_model

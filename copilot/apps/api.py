@@ -33,8 +33,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from copilot.apps.gate import IDEMPOTENCY_TTL_S, LEASE_S, MAX_BODY_BYTES, SAFE_METHODS, Claim, Limits, PartnerGate, error_body
 from copilot.apps.partners import Partner, hide_partner, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_partner_store, make_solver_pool
-from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
-from copilot.ports import PartnerStore
+from copilot.core.errors import ConfigurationError, CopilotError, ImportFailed, InfeasibleError, InputError, NotFound
+from copilot.core.ports import PartnerStore
 from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, remedies, undo, vehicle_edits, whatif
 from tools.context import PlanSummary, ToolContext
 from tools.planning import PlanSettings

@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from copilot.apps import maps
-from copilot.errors import CopilotError, InputError
+from copilot.core.errors import CopilotError, InputError
 
 HELP = """\
 Type what you would tell a colleague, for example:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from copilot.errors import CopilotError
+from copilot.core.errors import CopilotError
 
 EPILOG = """\
 examples:

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from copilot.apps.wiring import demo_world_dir, make_deps, make_store
-from copilot.domain import Plan, PlanStatus, World
-from copilot.errors import InputError
-from copilot.routing import SolveOptions
-from copilot.units import format_clock
+from copilot.core.domain import Plan, PlanStatus, World
+from copilot.core.errors import InputError
+from copilot.core.routing import SolveOptions
+from copilot.core.units import format_clock
 from solvers.auto import make_solver
 from solvers.checker import check_solution
 from tools.instances import read_instance

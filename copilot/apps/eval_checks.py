@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from copilot.domain import Order, OrderKind, Plan, PlanStatus, Route, World
-from copilot.errors import InputError
-from copilot.ports import DispatchStore, StoredPlan
-from copilot.units import format_clock, format_time, haversine_m, parse_time, travel_seconds
+from copilot.core.domain import Order, OrderKind, Plan, PlanStatus, Route, World
+from copilot.core.errors import InputError
+from copilot.core.ports import DispatchStore, StoredPlan
+from copilot.core.units import format_clock, format_time, haversine_m, parse_time, travel_seconds
 from solvers.checker import check_plan
 from tools.context import ToolContext
 from tools.kpis import PlanSelector, resolve_plan

@@ -62,10 +62,10 @@ from rich.markup import escape
 
 from copilot.apps.eval_checks import CheckState, evaluate_check, take_snapshot, validate_check
 from copilot.apps.wiring import make_deps, make_forecaster
-from copilot.domain import World
-from copilot.errors import InputError
-from copilot.ports import Forecaster
-from copilot.units import parse_time
+from copilot.core.domain import World
+from copilot.core.errors import InputError
+from copilot.core.ports import Forecaster
+from copilot.core.units import parse_time
 from tools.context import ToolContext
 from tools.lifecycle import ClockRequest, PlanRef, approve_plan, plan_day, set_clock
 from tools.planning import PlanningDeps, PlanSettings

@@ -8,7 +8,7 @@
     logistics-copilot forecast import --world jilin-1001 --history couriers.csv --key courier_id --value deliveries
 
 The backtest reports, per series and overall, WAPE and MASE of our forecaster and of the seasonal
-naive and naive baselines on the same rolling origins (definitions in :mod:`copilot.forecasting`),
+naive and naive baselines on the same rolling origins (definitions in :mod:`copilot.core.forecasting`),
 the interval coverage, the fit+predict seconds (per origin and in all) and, separately, the one-off
 warm-up (import and first call; statsforecast 2.x has no JIT compilation), plus the seconds to fit and
 forecast every series of the file once. Progress goes to stderr.
@@ -25,10 +25,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot.errors import InputError
+from copilot.core.errors import InputError
 
 if TYPE_CHECKING:  # the command line stays quick to start: the heavy modules load when a forecast command runs
-    from copilot.forecasting import BacktestReport
+    from copilot.core.forecasting import BacktestReport
 
 
 def add_parser(sub: Any) -> None:
@@ -137,7 +137,7 @@ def report_json(report: BacktestReport, **extra: Any) -> dict[str, Any]:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Backtest the forecaster on a CSV and write the JSON report."""
     from copilot.apps.wiring import make_forecaster
-    from copilot.forecasting import backtest
+    from copilot.core.forecasting import backtest
     from tools.history_io import read_history_csv, to_series
 
     if args.horizon < 1 or args.origins < 1 or args.step < 1:

@@ -36,8 +36,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copilot.apps.partners import Partner, authenticate
-from copilot.errors import InputError
-from copilot.ports import PartnerStore
+from copilot.core.errors import InputError
+from copilot.core.ports import PartnerStore
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_BODY_BYTES = 5 * 1024 * 1024

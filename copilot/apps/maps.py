@@ -7,8 +7,8 @@ import html
 import math
 from pathlib import Path
 
-from copilot.domain import Plan, World
-from copilot.errors import ConfigurationError
+from copilot.core.domain import Plan, World
+from copilot.core.errors import ConfigurationError
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 

@@ -29,8 +29,8 @@ from starlette.types import ASGIApp
 from copilot.apps.gate import IDEMPOTENCY_TTL_S, MAX_BODY_BYTES, Limits, PartnerGate, PartnerLimiter, key_from
 from copilot.apps.partners import Partner, authenticate, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_solver_pool
-from copilot.errors import CopilotError, InputError, NotFound
-from copilot.ports import PartnerStore
+from copilot.core.errors import CopilotError, InputError, NotFound
+from copilot.core.ports import PartnerStore
 from tools import catalog, events, forecast, insertion, kpis, lifecycle, order_edits, remedies, undo, vehicle_edits, whatif
 from tools.context import PlanSummary, ToolContext
 from tools.planning import PlanningDeps, PlanSettings

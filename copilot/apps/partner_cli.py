@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from copilot.ports import ApiKey, PartnerStore
+from copilot.core.ports import ApiKey, PartnerStore
 
 COMMANDS = ("keys", "serve", "mcp")
 

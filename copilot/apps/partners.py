@@ -21,8 +21,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from copilot.errors import InputError, NotFound
-from copilot.ports import ApiKey, PartnerStore, Store
+from copilot.core.errors import InputError, NotFound
+from copilot.core.ports import ApiKey, PartnerStore, Store
 
 SCOPES = ("read", "plan", "dispatch")
 KEY_PREFIX = "lck_"

@@ -46,10 +46,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, PrivateAttr, ValidationError, field_validator, model_validator
 
-from copilot.domain import Plan, World
-from copilot.errors import ConfigurationError, CopilotError, InputError
-from copilot.forecasting import parse_day
-from copilot.units import format_clock
+from copilot.core.domain import Plan, World
+from copilot.core.errors import ConfigurationError, CopilotError, InputError
+from copilot.core.forecasting import parse_day
+from copilot.core.units import format_clock
 from tools.context import ToolContext, UnassignedOut, parse_user_time
 from tools.kpis import Kpis, plan_kpis
 from tools.planning import PlanningDeps, PlanSettings
@@ -364,7 +364,7 @@ def load_base_world(scenario: Scenario, *, db_url: str | None = None) -> _Base:
 def _forecast_context(scenario: Scenario, base: _Base, spec: ForecastDaySpec, db: Path) -> ToolContext:
     """A tool context whose store holds the base world and the history to forecast from (a scratch SQLite file, or the world's own store)."""
     from copilot.apps.wiring import make_deps, make_forecaster, make_store
-    from copilot.domain import HistoryRow
+    from copilot.core.domain import HistoryRow
     from tools.history_io import read_history_csv
 
     if spec.history is None and spec.history_end is None and base.store_url is not None:

@@ -89,7 +89,7 @@ def _load(args: argparse.Namespace) -> Scenario:
 def cmd_scenario(args: argparse.Namespace) -> int:
     """Run the ``scenario`` sub-command; returns the exit code (1 when a variant could not be planned)."""
     from copilot.apps.scenario import ForecastDaySpec, Planning, check_variants, load_base_world, run_scenarios, summary_lines, write_report
-    from copilot.errors import InputError
+    from copilot.core.errors import InputError
 
     scenario = _load(args)
     db_url = getattr(args, "db", None)

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from copilot import settings as cfg
 from copilot.apps import maps
-from copilot.errors import ConfigurationError, CopilotError, InputError
+from copilot.core import settings as cfg
+from copilot.core.errors import ConfigurationError, CopilotError, InputError
 
 if TYPE_CHECKING:  # slack-bolt is the optional 'slack' extra: imported when the bot is built
     from slack_bolt import Ack, App, BoltContext

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from copilot.ports import Forecaster, RoutingSolver
+from copilot.core.ports import Forecaster, RoutingSolver
 from solvers.auto import make_solver
 from solvers.checker import PlanChecker
 from solvers.pool import PooledSolver

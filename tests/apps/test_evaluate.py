@@ -40,7 +40,7 @@ from copilot.apps.evaluate import (
     select_tasks,
 )
 from copilot.apps.wiring import make_deps
-from copilot.domain import Plan, PlanStatus, Route, Visit
+from copilot.core.domain import Plan, PlanStatus, Route, Visit
 from tools.context import ToolContext
 from tools.events import NewOrderRequest, OrderRef, VehicleUnavailableRequest, add_order, cancel_order, vehicle_unavailable
 from tools.kpis import OrderLookup, VehicleLookup, get_kpis, order_status, vehicle_stops

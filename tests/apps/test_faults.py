@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from copilot.errors import ConfigurationError
+from copilot.core.errors import ConfigurationError
 from tools.sql.testing import scratch_database
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "faults.py"

@@ -11,8 +11,8 @@ import pytest
 
 from copilot.apps.cli import main
 from copilot.apps.scenario import BASE, ForecastDaySpec, Planning, Scenario, ScenarioFileError, ScenarioReport, Variant, resolve_scenario, run_scenarios, write_report
-from copilot.domain import PlanStatus, World
-from copilot.errors import InputError
+from copilot.core.domain import PlanStatus, World
+from copilot.core.errors import InputError
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext, parse_user_time

@@ -46,7 +46,7 @@ from copilot.apps.slack_bot import (
     make_http_server,
     thread_id,
 )
-from copilot.errors import ConfigurationError
+from copilot.core.errors import ConfigurationError
 from graphs.agent import DispatcherGraph
 from graphs.checkpoint import sqlite_checkpointer
 from solvers.auto import AutoSolver

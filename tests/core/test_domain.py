@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copilot.domain import Depot, Location, Order, OrderKind, Plan, Route, TimeWindow, Vehicle, Visit, World
-from copilot.errors import InputError, NotFound
-from copilot.units import format_clock, haversine_m, parse_offset, parse_time, travel_seconds
+from copilot.core.domain import Depot, Location, Order, OrderKind, Plan, Route, TimeWindow, Vehicle, Visit, World
+from copilot.core.errors import InputError, NotFound
+from copilot.core.units import format_clock, haversine_m, parse_offset, parse_time, travel_seconds
 
 T0 = parse_time("2022-05-01T08:00:00+08:00")
 HOME = Location(30.43, 120.27)

@@ -20,7 +20,7 @@ def _reads_environment(tree: ast.AST) -> list[int]:
             lines.append(node.lineno)
         if isinstance(node, ast.ImportFrom) and node.module == "os" and any(a.name in ("environ", "getenv", "environb") for a in node.names):
             lines.append(node.lineno)
-    return lines
+    return sorted(lines)
 
 
 def test_no_module_but_settings_reads_the_environment() -> None:

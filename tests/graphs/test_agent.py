@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from fakes import ScriptedChat, act
 
-from copilot.domain import PlanStatus
-from copilot.errors import InputError
+from copilot.core.domain import PlanStatus
+from copilot.core.errors import InputError
 from graphs.agent import DispatcherGraph
 from graphs.checkpoint import sqlite_checkpointer
 from graphs.replies import grounded_numbers_ok, ids_kept, language

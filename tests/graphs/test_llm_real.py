@@ -21,7 +21,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from copilot.apps.agent import models_dir
-from copilot.errors import ConfigurationError
+from copilot.core.errors import ConfigurationError
 from graphs import prompts, registry
 from graphs.llm import ContextOverflow, LlamaCppChat, ModelSettings, OpenAIChat, decide, make_chat_model
 

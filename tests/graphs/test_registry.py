@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.errors import ConfigurationError, InputError
+from copilot.core.errors import ConfigurationError, InputError
 from graphs import registry
 
 PARTS = [b"GGUF" + bytes(range(256)) * 40, bytes(range(255, -1, -1)) * 30, b"tail-bytes"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from copilot.domain import World
+from copilot.core.domain import World
 from graphs.toolset import ACTIONS, _numbers, args_from_text, ground, ids_in_text, new_ids_in_text
 from tools.world_io import read_world
 

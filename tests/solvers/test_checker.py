@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copilot.domain import Depot, Location, Order, OrderKind, Plan, Route, TimeWindow, Unassigned, Vehicle, Visit, World
-from copilot.ports import FeasibilityChecker, Violation
-from copilot.routing import FleetVehicle, Pair, RoutingProblem, Stop
+from copilot.core.domain import Depot, Location, Order, OrderKind, Plan, Route, TimeWindow, Unassigned, Vehicle, Visit, World
+from copilot.core.ports import FeasibilityChecker, Violation
+from copilot.core.routing import FleetVehicle, Pair, RoutingProblem, Stop
 from solvers.checker import PlanChecker, check_plan, check_solution, drive_seconds, great_circle_m
 
 # --------------------------------------------------------------------------------------------------

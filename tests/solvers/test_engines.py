@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from copilot.errors import InfeasibleError, InputError
-from copilot.routing import FleetVehicle, Pair, RoutingProblem, SolveOptions, Stop, route_distance
+from copilot.core.errors import InfeasibleError, InputError
+from copilot.core.routing import FleetVehicle, Pair, RoutingProblem, SolveOptions, Stop, route_distance
 from solvers.auto import AutoSolver
 from solvers.checker import check_solution
 from solvers.pyvrp_engine import fits

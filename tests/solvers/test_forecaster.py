@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import solvers.forecast_statsforecast as sfc
-from copilot.errors import InputError
-from copilot.forecasting import DailySeries, backtest, naive_forecast, seasonal_naive_forecast, seasonal_scale
+from copilot.core.errors import InputError
+from copilot.core.forecasting import DailySeries, backtest, naive_forecast, seasonal_naive_forecast, seasonal_scale
 from solvers.forecast_statsforecast import StatsForecaster
 from tools.history_io import read_history_csv, to_series
 

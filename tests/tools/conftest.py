@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot.domain import Plan, PlanStatus, World
-from copilot.errors import ConfigurationError
+from copilot.core.domain import Plan, PlanStatus, World
+from copilot.core.errors import ConfigurationError
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext

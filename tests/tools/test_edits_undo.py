@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from copilot.domain import PlanStatus
-from copilot.errors import InputError, ReadOnlyViolation
+from copilot.core.domain import PlanStatus
+from copilot.core.errors import InputError, ReadOnlyViolation
 from tools import events, lifecycle, order_edits, undo, vehicle_edits
 from tools.context import ToolContext, parse_user_time
 

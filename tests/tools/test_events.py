@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.domain import PlanStatus
-from copilot.errors import InfeasibleError, InputError, NotFound
-from copilot.units import parse_time
+from copilot.core.domain import PlanStatus
+from copilot.core.errors import InfeasibleError, InputError, NotFound
+from copilot.core.units import parse_time
 from tools.context import PlanSummary, ToolContext
 from tools.events import (
     NewOrderRequest,
@@ -156,7 +156,7 @@ def test_a_draft_that_no_longer_fits_is_not_approved(hz_ctx: ToolContext) -> Non
     order = world.order(oid)
     from dataclasses import replace
 
-    from copilot.domain import TimeWindow
+    from copilot.core.domain import TimeWindow
 
     late = TimeWindow(parse_time("2022-05-01T18:50:00+08:00"), parse_time("2022-05-01T18:55:00+08:00"))
     hz_ctx.store.update_order(hz_ctx.world_name, replace(order, windows=(late,)))

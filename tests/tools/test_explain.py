@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from copilot.domain import Depot, Location, Order, OrderKind, Plan, PlanStatus, TimeWindow, Unassigned, Vehicle, World
-from copilot.errors import InputError, NotFound
-from copilot.units import haversine_m, parse_time
+from copilot.core.domain import Depot, Location, Order, OrderKind, Plan, PlanStatus, TimeWindow, Unassigned, Vehicle, World
+from copilot.core.errors import InputError, NotFound
+from copilot.core.units import haversine_m, parse_time
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker, check_plan
 from tools.context import ToolContext

@@ -9,8 +9,8 @@ import pytest
 from conftest import scratch_pg
 from sqlalchemy import exc, func, insert, literal, select, text
 
-from copilot.domain import HistoryRow, World
-from copilot.errors import ConfigurationError, ImportFailed, InputError, NotFound
+from copilot.core.domain import HistoryRow, World
+from copilot.core.errors import ConfigurationError, ImportFailed, InputError, NotFound
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from solvers.forecast_statsforecast import StatsForecaster

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot.errors import InputError
-from copilot.routing import Objective, route_distance
+from copilot.core.errors import InputError
+from copilot.core.routing import Objective, route_distance
 from tools.instances import BenchmarkInstance, instance_name, load_bks, read_instance, read_solution
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "instances"

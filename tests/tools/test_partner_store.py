@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot.errors import ConfigurationError, InputError, NotFound
-from copilot.ports import ApiKey, StoredReply
+from copilot.core.errors import ConfigurationError, InputError, NotFound
+from copilot.core.ports import ApiKey, StoredReply
 from tools.sql import SqlStore
 from tools.sql.partners import SqlPartnerStore
 from tools.sql.testing import scratch_database

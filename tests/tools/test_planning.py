@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from copilot.domain import Order, OrderKind, Plan, World
-from copilot.errors import NotFound
-from copilot.units import parse_time
+from copilot.core.domain import Order, OrderKind, Plan, World
+from copilot.core.errors import NotFound
+from copilot.core.units import parse_time
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.planning import PlanningDeps, PlanSettings, plan_world

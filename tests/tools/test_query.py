@@ -17,9 +17,9 @@ import pytest
 from conftest import scratch_pg
 from pydantic import ValidationError
 
-from copilot.domain import PlanStatus, Unassigned, World
-from copilot.errors import InputError
-from copilot.ports import DataQuery
+from copilot.core.domain import PlanStatus, Unassigned, World
+from copilot.core.errors import InputError
+from copilot.core.ports import DataQuery
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext

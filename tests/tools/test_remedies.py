@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from copilot.domain import Depot, Location, Order, OrderKind, Plan, PlanStatus, TimeWindow, Unassigned, Vehicle, World
-from copilot.errors import InputError
-from copilot.units import parse_time
+from copilot.core.domain import Depot, Location, Order, OrderKind, Plan, PlanStatus, TimeWindow, Unassigned, Vehicle, World
+from copilot.core.errors import InputError
+from copilot.core.units import parse_time
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext, parse_user_time

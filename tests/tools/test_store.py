@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import scratch_pg
 
-from copilot.domain import (
+from copilot.core.domain import (
     Depot,
     HistoryRow,
     Location,
@@ -27,7 +27,7 @@ from copilot.domain import (
     Visit,
     World,
 )
-from copilot.errors import ConfigurationError, ImportFailed, InputError, NotFound
+from copilot.core.errors import ConfigurationError, ImportFailed, InputError, NotFound
 from tools.sql import SqlStore, default_url
 from tools.sql import rows as sql_rows
 from tools.sql.engine import head_revision

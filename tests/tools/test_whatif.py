@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from copilot.domain import Depot, Location, Order, OrderKind, TimeWindow, Vehicle, World
-from copilot.errors import InputError, NotFound
-from copilot.units import parse_time
+from copilot.core.domain import Depot, Location, Order, OrderKind, TimeWindow, Vehicle, World
+from copilot.core.errors import InputError, NotFound
+from copilot.core.units import parse_time
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext

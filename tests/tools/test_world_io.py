@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from copilot.domain import Depot, HistoryRow, Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
-from copilot.errors import ImportFailed, InputError
-from copilot.units import parse_time
+from copilot.core.domain import Depot, HistoryRow, Location, Order, OrderKind, Priority, TimeWindow, Vehicle, World
+from copilot.core.errors import ImportFailed, InputError
+from copilot.core.units import parse_time
 from tools.world_io import read_world, write_world
 
 DATA = Path(__file__).resolve().parents[1] / "data"

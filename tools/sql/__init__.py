@@ -7,7 +7,7 @@ SQLAlchemy and Alembic are imported only inside this package. Typical use::
     store.import_world(world)
 """
 
-from copilot.ports import AuditEntry
+from copilot.core.ports import AuditEntry
 from tools.sql.engine import default_url
 from tools.sql.store import SqlStore
 

@@ -1,4 +1,4 @@
-"""Aggregate questions over a world's data: a checked :class:`copilot.ports.DataQuery` compiled to SQLAlchemy Core.
+"""Aggregate questions over a world's data: a checked :class:`copilot.core.ports.DataQuery` compiled to SQLAlchemy Core.
 
 No SQL text comes from a caller (or a language model): every name in a query is looked up in the fixed
 column maps below (an unknown name raises :class:`InputError`), every value is a bound parameter, and every
@@ -32,8 +32,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from copilot.errors import InputError, NotFound
-from copilot.ports import DataAnswer, DataGroup, DataQuery
+from copilot.core.errors import InputError, NotFound
+from copilot.core.ports import DataAnswer, DataGroup, DataQuery
 from tools.sql.history import HistoryQueries, natural_key
 from tools.sql.schema import history, orders, plan_routes, plan_unassigned, plan_visits, plans, worlds
 
@@ -110,7 +110,7 @@ def _number(value: Any) -> int | None:
 
 
 class DataQueries:
-    """The read-only aggregate queries of a store (implements :class:`copilot.ports.DataReader`).
+    """The read-only aggregate queries of a store (implements :class:`copilot.core.ports.DataReader`).
 
     Runs on ``history``'s read-only engine, so its guard, row limit and time-out hold for every statement.
     """

@@ -1,7 +1,7 @@
 """Database URLs, engines and migrations.
 
 The default database is the SQLite file ``copilot.sqlite3`` in the user's data directory:
-``$LOGISTICS_COPILOT_HOME`` when set, else ``platformdirs.user_data_dir("logistics-copilot")``.
+``$LOGISTICS_COPILOT_HOME`` when set, else the platform's user data folder (``copilot.core.settings.data_dir``).
 ``$LOGISTICS_COPILOT_DB_URL`` replaces the whole URL (PostgreSQL: ``postgresql+psycopg://...``).
 """
 
@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from copilot import settings as cfg
-from copilot.errors import ConfigurationError
+from copilot.core import settings as cfg
+from copilot.core.errors import ConfigurationError
 
 HOME_ENV = cfg.HOME
 URL_ENV = cfg.DB_URL
@@ -32,7 +32,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def data_dir() -> Path:
-    """The copilot's data directory (created if missing; see :func:`copilot.settings.data_dir`)."""
+    """The copilot's data directory (created if missing; see :func:`copilot.core.settings.data_dir`)."""
     return cfg.data_dir()
 
 

@@ -31,9 +31,9 @@ from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.sql import CompoundSelect, Select
 
-from copilot.errors import ConfigurationError, InputError, NotFound
-from copilot.forecasting import parse_day
-from copilot.ports import SeriesSummary
+from copilot.core.errors import ConfigurationError, InputError, NotFound
+from copilot.core.forecasting import parse_day
+from copilot.core.ports import SeriesSummary
 from tools.sql.schema import history, worlds
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -87,7 +87,7 @@ def _day(text: str | None, what: str) -> str | None:
 
 
 class HistoryQueries:
-    """The read-only history queries of a store (implements :class:`copilot.ports.HistoryReader`)."""
+    """The read-only history queries of a store (implements :class:`copilot.core.ports.HistoryReader`)."""
 
     def __init__(self, url: str | URL, *, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         if timeout_s <= 0 or max_rows < 1:

@@ -1,4 +1,4 @@
-"""``SqlPartnerStore``: the :class:`copilot.ports.PartnerStore` on the same database as a :class:`SqlStore`.
+"""``SqlPartnerStore``: the :class:`copilot.core.ports.PartnerStore` on the same database as a :class:`SqlStore`.
 
 API keys are kept as hashes only (the caller hashes; this module never sees a key). Replies to
 idempotent writes are claimed first (status 0) so that two concurrent requests with one key cannot
@@ -13,8 +13,8 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from copilot.errors import InputError, NotFound
-from copilot.ports import ApiKey, StoredReply
+from copilot.core.errors import InputError, NotFound
+from copilot.core.ports import ApiKey, StoredReply
 from tools.sql.schema import api_keys, idempotency_keys
 from tools.sql.store import SqlStore
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, CursorResult, Table, func, insert, select, update
 
-from copilot.domain import Order, Plan, PlanStatus, World
-from copilot.errors import InputError, NotFound
-from copilot.ports import StoredPlan
+from copilot.core.domain import Order, Plan, PlanStatus, World
+from copilot.core.errors import InputError, NotFound
+from copilot.core.ports import StoredPlan
 from tools.sql import rows
 from tools.sql.schema import depots, history, order_windows, orders, plan_routes, plan_unassigned, plan_visits, plans, vehicles, worlds
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from copilot.domain import (
+from copilot.core.domain import (
     Depot,
     HistoryRow,
     Location,

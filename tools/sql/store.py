@@ -1,4 +1,4 @@
-"""``SqlStore``: the :class:`copilot.ports.Store` on SQLite or PostgreSQL through SQLAlchemy Core.
+"""``SqlStore``: the :class:`copilot.core.ports.Store` on SQLite or PostgreSQL through SQLAlchemy Core.
 
 Every public method is one database transaction; every write also appends a row to the audit log
 in that same transaction, so an audit row exists exactly when its change does.
@@ -22,10 +22,10 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, RootTransaction, delete, exc, func, insert, select, update
 
-from copilot.domain import HistoryRow, Order, Plan, PlanStatus, Vehicle, World
-from copilot.errors import ConfigurationError, CopilotError, ImportFailed, InputError
-from copilot.faults import crash_point
-from copilot.ports import AuditEntry, StoredPlan, UndoneFact
+from copilot.core.domain import HistoryRow, Order, Plan, PlanStatus, Vehicle, World
+from copilot.core.errors import ConfigurationError, CopilotError, ImportFailed, InputError
+from copilot.core.faults import crash_point
+from copilot.core.ports import AuditEntry, StoredPlan, UndoneFact
 from tools.sql import engine as eng
 from tools.sql import queries as q
 from tools.sql import rows

@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.engine import make_url
 
-from copilot.errors import ConfigurationError
+from copilot.core.errors import ConfigurationError
 
 
 @contextmanager
 def scratch_database(admin_url: str, prefix: str = "lc_test_") -> Iterator[str]:
     """Create a uniquely named PostgreSQL database next to ``admin_url``, yield its URL, then drop it.
 
-    Raises :class:`~copilot.errors.ConfigurationError` when the server cannot be reached.
+    Raises :class:`~copilot.core.errors.ConfigurationError` when the server cannot be reached.
     """
     base = make_url(admin_url)
     name = f"{prefix}{secrets.token_hex(6)}"

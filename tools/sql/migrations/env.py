@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from copilot import settings as cfg
+from copilot.core import settings as cfg
 from tools.sql.schema import metadata
 
 config = context.config

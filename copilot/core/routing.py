@@ -16,7 +16,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from copilot.errors import InputError
+from copilot.core.errors import InputError
 
 Matrix = tuple[tuple[int, ...], ...]
 INF_TIME = 10**12

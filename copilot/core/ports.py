@@ -7,9 +7,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from copilot.domain import Order, Plan, PlanStatus, Vehicle, World
-from copilot.forecasting import DailySeries, SeriesForecast
-from copilot.routing import RoutingProblem, Solution, SolveOptions
+from copilot.core.domain import Order, Plan, PlanStatus, Vehicle, World
+from copilot.core.forecasting import DailySeries, SeriesForecast
+from copilot.core.routing import RoutingProblem, Solution, SolveOptions
 
 
 class RoutingSolver(Protocol):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from copilot.errors import InputError, NotFound
+from copilot.core.errors import InputError, NotFound
 
 # Bounds of every stored number and name: generous for any courier day, small enough that no door (CSV,
 # HTTP, MCP, chat) can hand a database or a solver a number it overflows on.
@@ -264,21 +264,21 @@ class World:
                 _require(other.kind != o.kind, f"order {o.id}: a pair needs one pickup and one delivery")
 
     def order(self, order_id: str) -> Order:
-        """The order with this id (raises :class:`~copilot.errors.NotFound`)."""
+        """The order with this id (raises :class:`~copilot.core.errors.NotFound`)."""
         for o in self.orders:
             if o.id == order_id:
                 return o
         raise NotFound("order", order_id, [o.id for o in self.orders])
 
     def vehicle(self, vehicle_id: str) -> Vehicle:
-        """The vehicle with this id (raises :class:`~copilot.errors.NotFound`)."""
+        """The vehicle with this id (raises :class:`~copilot.core.errors.NotFound`)."""
         for v in self.vehicles:
             if v.id == vehicle_id:
                 return v
         raise NotFound("vehicle", vehicle_id, [v.id for v in self.vehicles])
 
     def depot(self, depot_id: str) -> Depot:
-        """The depot with this id (raises :class:`~copilot.errors.NotFound`)."""
+        """The depot with this id (raises :class:`~copilot.core.errors.NotFound`)."""
         for d in self.depots:
             if d.id == depot_id:
                 return d

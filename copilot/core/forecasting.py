@@ -2,7 +2,7 @@
 
 Standard library only. A :class:`DailySeries` is one series (a region, a courier, ...) with exactly one
 value per calendar day from ``start`` on: missing days are filled explicitly (with zero, recorded in
-``filled``) or rejected, never skipped silently. A forecaster (the :class:`copilot.ports.Forecaster`
+``filled``) or rejected, never skipped silently. A forecaster (the :class:`copilot.core.ports.Forecaster`
 port) turns series into :class:`SeriesForecast` objects: a point forecast and an interval per day, the
 total over the horizon with its interval, the model used and whether a fallback was needed.
 
@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from copilot.errors import InputError
+from copilot.core.errors import InputError
 
 if TYPE_CHECKING:
-    from copilot.ports import Forecaster
+    from copilot.core.ports import Forecaster
 
 MissingDays = Literal["zero", "error"]
 MAX_HORIZON_DAYS = 28

@@ -12,7 +12,7 @@ so. Standard library only (this is the core).
 | ``LOGISTICS_COPILOT_LLM_*`` | model, backend, threads, context, gpu_layers, base_url, api_key, server_model | ``graphs.llm`` |
 | ``OPENAI_API_KEY`` | the key for an OpenAI-compatible server when ``LOGISTICS_COPILOT_LLM_API_KEY`` is not set | ``graphs.llm`` |
 | ``SLACK_*`` | the Slack bot's tokens, signing secret, approvers and channels | ``copilot.apps.slack_bot`` |
-| ``LOGISTICS_COPILOT_CRASH_AT`` | test hook: end the process at a named point | ``copilot.faults`` |
+| ``LOGISTICS_COPILOT_CRASH_AT`` | test hook: end the process at a named point | ``copilot.core.faults`` |
 """
 
 from __future__ import annotations

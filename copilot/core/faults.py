@@ -18,7 +18,7 @@ import os
 import signal
 from collections import Counter
 
-from copilot import settings as cfg
+from copilot.core import settings as cfg
 
 CRASH_ENV = cfg.CRASH_AT
 POINTS = ("planning", "before_commit", "after_commit")
