@@ -28,6 +28,9 @@ from pyvrp.stop import MaxIterations, MaxRuntime
 
 from copilot.core.errors import InfeasibleError
 from copilot.core.routing import INF_TIME, RoutingProblem, Solution, SolveOptions
+from solvers.restrictions import base_loads as _base_loads
+from solvers.restrictions import onboard_stops as _onboard_stops
+from solvers.restrictions import restriction_groups
 
 _MAX = 2**44  # PyVRP's own MAX_VALUE is larger; keep sums well inside int64
 #: A normal stop's prize is this many times the longest trip of the matrix (when prizes are scaled down).
@@ -80,33 +83,6 @@ def fits(problem: RoutingProblem) -> str | None:
         if base[vi] < 0:
             return f"vehicle {v.id}: the goods on board exceed its stated load"
     return None
-
-
-def _onboard_stops(problem: RoutingProblem) -> list[int]:
-    raw = problem.meta.get("onboard_stops", ())
-    return [int(i) for i in raw] if isinstance(raw, list | tuple | set | frozenset) else []
-
-
-def _base_loads(problem: RoutingProblem) -> list[int]:
-    """Per vehicle, what is on board at the start beyond the goods of its on-board deliveries (they are
-    loaded at the start in PyVRP's model anyway): it stays on board, so it is taken off the room."""
-    base = [v.initial_load for v in problem.vehicles]
-    for i in _onboard_stops(problem):
-        allowed = problem.stops[i].allowed_vehicles
-        if allowed is not None and len(allowed) == 1:
-            base[next(iter(allowed))] -= problem.stops[i].delivery
-    return base
-
-
-def restriction_groups(problem: RoutingProblem) -> list[tuple[frozenset[int], tuple[int, ...]]]:
-    """Distinct sets of vehicles allowed to serve a restricted stop (skill or pin), with their stops."""
-    everyone = frozenset(range(len(problem.vehicles)))
-    groups: dict[frozenset[int], list[int]] = {}
-    for si in range(len(problem.stops)):
-        allowed = frozenset(vi for vi in everyone if problem.can_serve(vi, si))
-        if allowed != everyone:
-            groups.setdefault(allowed, []).append(si)
-    return [(allowed, tuple(stops)) for allowed, stops in groups.items()]
 
 
 def _split_restrictions(
@@ -187,6 +163,43 @@ def _profiles(
     return dists, out_durs, profile_of
 
 
+def _restriction_dimensions(
+    problem: RoutingProblem, groups: list[tuple[frozenset[int], tuple[int, ...]]]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Load dimensions for the restrictions not written into profiles: per dimension, each stop's weight and each
+    vehicle's room.
+
+    A group of several allowed vehicles gets one dimension. Stops pinned to a single vehicle (the goods on board of
+    every van under way) share 2 x ceil(log2 V) dimensions instead of one per vehicle: vehicle u has room only in
+    dimension (b, bit b of u) for every bit b, and a stop pinned to v weighs 1 in (b, bit b of v), so it fits u
+    exactly when every bit agrees, that is u = v (a 42-van re-plan: 12 dimensions instead of 39).
+    """
+    n_stops, n_veh = len(problem.stops), len(problem.vehicles)
+    weights: list[list[int]] = []
+    rooms: list[list[int]] = []
+    single = [(next(iter(a)), m) for a, m in groups if len(a) == 1]
+    for allowed, members in groups:
+        if len(allowed) == 1 and len(single) > 2:
+            continue
+        w = [0] * n_stops
+        for si in members:
+            w[si] = 1
+        weights.append(w)
+        rooms.append([len(members) if vi in allowed else 0 for vi in range(n_veh)])
+    if len(single) > 2:
+        pinned = sum(len(m) for _, m in single)
+        for b in range(max(1, (n_veh - 1).bit_length())):
+            for bit in (0, 1):
+                w = [0] * n_stops
+                for v, members in single:
+                    if (v >> b) & 1 == bit:
+                        for si in members:
+                            w[si] = 1
+                weights.append(w)
+                rooms.append([pinned if (vi >> b) & 1 == bit else 0 for vi in range(n_veh)])
+    return weights, rooms
+
+
 def _restricted_neighbours(
     data: pyvrp.ProblemData, problem: RoutingProblem, client_stop: list[int], allowed: list[frozenset[int]], params: pyvrp.SolveParams
 ) -> dict[Any, list[Any]]:
@@ -239,6 +252,42 @@ def _search(
     if init is None:
         init = ls(pyvrp.Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
     return pyvrp.IteratedLocalSearch(data, pm, ls, init, params.ils).run(stop, False, False, params.display_interval)
+
+
+def _peak_load(problem: RoutingProblem, order: list[int], start: int) -> int:
+    """The highest load along ``order`` for a vehicle that starts with ``start`` on board besides its deliveries."""
+    paired = problem.paired
+    load = start + sum(problem.stops[i].delivery for i in order if i not in paired)
+    top = load
+    for i in order:
+        load += problem.stops[i].pickup - problem.stops[i].delivery
+        top = max(top, load)
+    return top
+
+
+def _with_room_for_dropped_goods(
+    problem: RoutingProblem, routes: list[tuple[int, ...]], visited: set[int]
+) -> tuple[list[tuple[int, ...]], set[int]]:
+    """Goods on board for a delivery left out stay on board, which PyVRP's model (deliveries are loaded at the start
+    only when served) does not see: take pickups off such a route, last first, until the load fits again."""
+    onboard = set(_onboard_stops(problem))
+    base = _base_loads(problem)
+    out = list(routes)
+    for vi, seq in enumerate(routes):
+        stuck = sum(problem.stops[i].delivery for i in onboard if i not in visited and problem.stops[i].allowed_vehicles == frozenset({vi}))
+        if not stuck:
+            continue
+        keep = list(seq)
+        cap = problem.vehicles[vi].capacity
+        paired = problem.paired
+
+        while keep and _peak_load(problem, keep, base[vi] + stuck) > cap:
+            last = max((k for k, i in enumerate(keep) if problem.stops[i].pickup and i not in paired and problem.stops[i].penalty is not None), default=None)
+            if last is None:
+                raise InfeasibleError(f"vehicle {problem.vehicles[vi].id}: the goods on board leave no room for its mandatory stops")
+            visited.discard(keep.pop(last))
+        out[vi] = tuple(keep)
+    return out, visited
 
 
 def _without_misplaced(
@@ -303,10 +352,7 @@ class PyVrpEngine:
         scale = _scale(problem)
         groups = restriction_groups(problem)
         by_profile, groups = _split_restrictions(problem, groups)
-        extra = [[0] * len(problem.stops) for _ in groups]  # stop weight per restriction dimension
-        for g, (_, members_g) in enumerate(groups):
-            for si in members_g:
-                extra[g][si] = 1
+        extra, rooms = _restriction_dimensions(problem, groups)
         base = _base_loads(problem)
 
         in_pair = problem.paired
@@ -357,7 +403,7 @@ class PyVrpEngine:
         keys: list[_TypeKey] = []
         members: dict[_TypeKey, list[int]] = {}
         for vi, v in enumerate(problem.vehicles):
-            room = (max(0, v.capacity - base[vi]), *(len(m) if vi in allowed else 0 for allowed, m in groups))
+            room = (max(0, v.capacity - base[vi]), *(r[vi] for r in rooms))
             key = _TypeKey(
                 v.start, v.end, room, v.ready, min(v.latest_end, _MAX), profile_of[vi], v.cost_per_distance,
                 v.fixed_cost + problem.vehicle_cost, v.max_duration,
@@ -426,6 +472,7 @@ class PyVrpEngine:
             routes[vi] = tuple(seq)
             visited.update(seq)
         routes, visited = _without_misplaced(problem, routes, visited)
+        routes, visited = _with_room_for_dropped_goods(problem, routes, visited)
         dropped = tuple(i for i in range(len(problem.stops)) if i not in visited)
         wall = time.perf_counter() - t0
         return Solution(tuple(routes), dropped, self.name, wall, float(result.cost()))
