@@ -18,12 +18,12 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 
 from copilot.core.errors import InfeasibleError, InputError
-from copilot.core.routing import RoutingProblem, Solution, SolveOptions, route_distance
+from copilot.core.routing import ENGINE_NAMES, RoutingProblem, Solution, SolveOptions, route_distance
 from solvers.ortools_engine import OrToolsEngine
 from solvers.pyvrp_engine import PyVrpEngine, fits
 from solvers.restrictions import restriction_groups
 
-ENGINES = ("auto", "ortools", "pyvrp")
+ENGINES = ENGINE_NAMES
 #: Share of the time limit OR-Tools gets to build a pickup-and-delivery plan before PyVRP improves it.
 HYBRID_ORTOOLS_SHARE = 0.3
 #: Extra search for a re-plan whose stable draft leaves orders out: this share of the time limit, at least RESCUE_MIN_S.
@@ -122,6 +122,13 @@ class AutoSolver:
             raise InputError(f"time limit must be positive, got {options.time_limit_s}")
         if options.engine == "ortools":
             return self._ortools.solve(problem, options)
+        if options.engine == "vroom":
+            from solvers.vroom_engine import VroomEngine
+            from solvers.vroom_engine import fits as vroom_fits
+
+            if (why := vroom_fits(problem)) is not None:
+                raise InputError(f"the vroom engine cannot take this problem: {why}")
+            return VroomEngine(threads=1).solve(problem, options)
         reason = fits(problem)
         if options.engine == "pyvrp":
             if reason is not None:

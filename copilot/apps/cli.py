@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from copilot.core.errors import CopilotError
+from copilot.core.routing import ENGINE_NAMES
 
 EPILOG = """\
 examples:
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
             pl.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all cores)")
         pl.add_argument("--time-limit", type=float, default=5.0, metavar="S", help="search time in seconds (default 5)")
         pl.add_argument("--seed", type=int, default=0)
-        pl.add_argument("--engine", choices=["auto", "ortools", "pyvrp"], default="auto")
+        pl.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
         pl.add_argument("--commit", action="store_true", help="dispatch the plan (otherwise it is kept as a draft)")
         pl.add_argument("--json", action="store_true", help="print the plan as JSON")
 
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     so.add_argument("--format", required=True, choices=["solomon", "vrplib", "lilim", "sartori"])
     so.add_argument("--time-limit", type=float, default=10.0, metavar="S")
     so.add_argument("--seed", type=int, default=0)
-    so.add_argument("--engine", choices=["auto", "ortools", "pyvrp"], default="auto")
+    so.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
     so.add_argument("--json", action="store_true", help="print JSON (the only output format; kept for clarity)")
 
     ev = sub.add_parser(

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from copilot.core.ports import ApiKey, PartnerStore
+from copilot.core.routing import ENGINE_NAMES
 
 COMMANDS = ("keys", "serve", "mcp")
 
@@ -81,7 +82,7 @@ def add_parsers(sub: Any) -> None:
 
 def _planning_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=5.0, metavar="S", help="planning search time per draft in seconds (default 5)")
-    p.add_argument("--engine", choices=["auto", "ortools", "pyvrp"], default="auto")
+    p.add_argument("--engine", choices=ENGINE_NAMES, default="auto")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -84,7 +84,7 @@ class Planning(BaseModel):
     time_limit_s: float = Field(default=5.0, gt=0, le=3600, description="search time cap per plan, seconds")
     iterations: int | None = Field(default=None, ge=1, le=1_000_000, description="work budget per plan (repeatable numbers); None: time only")
     seed: int = Field(default=0, ge=0, description="search seed")
-    engine: Literal["auto", "ortools", "pyvrp"] = "auto"
+    engine: Literal["auto", "ortools", "pyvrp", "vroom"] = "auto"  # copilot.core.routing.ENGINE_NAMES (a test keeps them equal)
 
     def settings(self) -> PlanSettings:
         """The tools' planning settings."""

@@ -20,6 +20,8 @@ from copilot.core.errors import InputError
 
 Matrix = tuple[tuple[int, ...], ...]
 INF_TIME = 10**12
+#: The engines a request or a door may name (``auto``: chosen per problem by ``solvers.auto``).
+ENGINE_NAMES = ("auto", "ortools", "pyvrp", "vroom")
 
 
 class Objective(enum.StrEnum):

@@ -230,3 +230,39 @@ def test_maximum_route_duration_splits_routes(engine: str) -> None:
     routes, dropped = _solve(engine, p)
     assert dropped == () and check_solution(p, routes) == []
     assert sum(1 for r in routes if r) >= 2
+
+
+def test_vroom_engine_holds_skills_pins_and_goods_on_board() -> None:
+    base = _grid_problem(n=16, windows=False, vehicles=3, capacity=40)
+    stops = list(base.stops)
+    stops[0] = replace(stops[0], skill="cold")
+    stops[1] = replace(stops[1], allowed_vehicles=frozenset({2}))
+    stops[2] = replace(stops[2], delivery=4, allowed_vehicles=frozenset({1}))  # goods already on v1
+    fleet = (base.vehicles[0], replace(base.vehicles[1], start=3, ready=50, initial_load=30), replace(base.vehicles[2], skills=frozenset({"cold"})))
+    p = replace(base, stops=tuple(stops), vehicles=fleet, meta={"onboard_stops": [2]})
+    routes, dropped = _solve("vroom", p)
+    assert dropped == ()
+    assert check_solution(p, routes) == []
+    assert 0 in routes[2] and 1 in routes[2] and 2 in routes[1]
+
+
+def test_the_engine_names_agree_everywhere() -> None:
+    from typing import get_args
+
+    from copilot.apps.scenario import Planning
+    from copilot.core.routing import ENGINE_NAMES
+    from solvers.auto import ENGINES
+
+    assert ENGINES == ENGINE_NAMES
+    assert get_args(Planning.model_fields["engine"].annotation) == ENGINE_NAMES
+
+
+def test_a_restricted_problem_is_solved_by_two_searches_and_the_better_is_kept() -> None:
+    base = _grid_problem(n=20, windows=True, vehicles=4, capacity=40)
+    fleet = tuple(replace(v, skills=frozenset({"cold"})) if i % 2 else v for i, v in enumerate(base.vehicles))
+    stops = tuple(replace(s, skill="cold", penalty=10**9) if i % 4 == 0 else replace(s, penalty=10**9) for i, s in enumerate(base.stops))
+    p = replace(base, stops=stops, vehicles=fleet)
+    sol = AutoSolver().solve(p, SolveOptions(time_limit_s=1.0, seed=1))
+    assert check_solution(p, list(sol.routes)) == []
+    note = " ".join(sol.notes)
+    assert "portfolio" in note and "pyvrp:" in note and "ortools (second):" in note
