@@ -59,7 +59,10 @@ def test_two_events_on_one_vehicle_from_two_doors_both_land(url: str) -> None:
     name = _setup(url)
     stores = [SqlStore(url), SqlStore(url)]
     deps = PlanningDeps(AutoSolver(), PlanChecker())
-    ctxs = [ToolContext(store=s, planning=deps, world_name=name, settings=PlanSettings(time_limit_s=0.3), actor=who) for s, who in zip(stores, ("api", "slack"), strict=True)]
+    ctxs = [
+        ToolContext(store=s, planning=deps, world_name=name, settings=PlanSettings(time_limit_s=0.3), actor=who)
+        for s, who in zip(stores, ("api", "slack"), strict=True)
+    ]
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
