@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
@@ -142,9 +143,12 @@ class AutoSolver:
             return sol
         t0 = time.perf_counter()
         if problem.pairs:
+            if options.iterations is None and _can_fork() and _vroom_fits(problem):
+                return self._portfolio(problem, options, "pickup-and-delivery", "vroom+pyvrp", lambda: self._hybrid(problem, options, t0))
             return self._hybrid(problem, options, t0)
         if restriction_groups(problem) and options.iterations is None and _can_fork():
-            return self._portfolio(problem, options)
+            second = "ortools" if len(problem.stops) <= PORTFOLIO_ORTOOLS_MAX_STOPS else "vroom+pyvrp" if _vroom_fits(problem) else "pyvrp"
+            return self._portfolio(problem, options, "skills or pins", second, lambda: self._pyvrp.solve(problem, options))
         return self._pyvrp_first(problem, options, t0)
 
     def _pyvrp_first(self, problem: RoutingProblem, options: SolveOptions, t0: float) -> Solution:
@@ -156,9 +160,8 @@ class AutoSolver:
             sol = self._ortools.solve(problem, replace(options, time_limit_s=left))
             return replace(sol, notes=(*sol.notes, "pyvrp found nothing feasible; ortools used the time left"))
 
-    def _portfolio(self, problem: RoutingProblem, options: SolveOptions) -> Solution:
-        """PyVRP here and a second search in a forked process for the same wall time; the better plan is kept."""
-        second = "ortools" if len(problem.stops) <= PORTFOLIO_ORTOOLS_MAX_STOPS else "vroom+pyvrp" if _vroom_fits(problem) else "pyvrp"
+    def _portfolio(self, problem: RoutingProblem, options: SolveOptions, why_two: str, second: str, first: Callable[[], Solution]) -> Solution:
+        """``first`` here and the ``second`` search in a forked process for the same wall time; the better plan is kept."""
         other = options if second == "ortools" else replace(options, seed=options.seed + 1)
         mp = multiprocessing.get_context("fork")
         recv, send = mp.Pipe(duplex=False)
@@ -167,7 +170,7 @@ class AutoSolver:
         send.close()
         mine: Solution | None = None
         with contextlib.suppress(InfeasibleError):
-            mine = self._pyvrp.solve(problem, options)
+            mine = first()
         theirs: Solution | None = None
         why = f"no answer from the second search ({second})"
         try:
@@ -187,9 +190,9 @@ class AutoSolver:
         if not found:
             raise InfeasibleError(f"no feasible plan found within {options.time_limit_s:g} s by either engine ({why})")
         best = min(found, key=lambda s: plan_cost(problem, s))
-        names = {id(mine): "pyvrp", id(theirs): f"{second} (second)"}
+        names = {id(mine): mine.engine if mine else "", id(theirs): f"{second} (second)"}
         lines = [f"{names[id(s)]}: {len(s.dropped)} left out, cost {plan_cost(problem, s)[1]}" for s in found]
-        return replace(best, notes=(*best.notes, f"portfolio (skills or pins), kept {names[id(best)]}: " + "; ".join(lines)))
+        return replace(best, notes=(*best.notes, f"portfolio ({why_two}), kept {names[id(best)]}: " + "; ".join(lines)))
 
     def _rescue(self, problem: RoutingProblem, options: SolveOptions, draft: Solution) -> Solution:
         """A stable re-plan left orders out: search again without the disruption cost, from the draft."""
