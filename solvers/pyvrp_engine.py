@@ -428,6 +428,7 @@ class PyVrpEngine:
             for k in keys
         ]
         data = pyvrp.ProblemData(locations, clients, depots, vtypes, dists, durs, [], shipments)
+        del dists, durs  # ProblemData holds its own copies
 
         if options.iterations is not None:
             stop: pyvrp.stop.StoppingCriterion = MaxIterations(options.iterations)

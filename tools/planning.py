@@ -254,8 +254,12 @@ def build_problem(
     speed_of = {v.id: v.speed_kmh for v in vehicles}
     fleet = [replace(f, profile=profile_of[speed_of[f.id]]) for f in fleet]
     n = len(coords)
-    dist = tuple(tuple(haversine_m(*coords[i], *coords[j]) if i != j else 0 for j in range(n)) for i in range(n))
-    durations = tuple(tuple(tuple(travel_seconds(d, s) for d in row) for row in dist) for s in speeds)
+    # one int object per distinct value: a 1,500-stop day's five matrices hold 12 million entries, and an int object
+    # apiece (28 bytes) would cost about 340 MB more than the pointers
+    values: dict[int, int] = {}
+    one = values.setdefault
+    dist = tuple(tuple(one(m := haversine_m(*coords[i], *coords[j]), m) if i != j else 0 for j in range(n)) for i in range(n))
+    durations = tuple(tuple(tuple(one(t := travel_seconds(d, s), t) for d in row) for row in dist) for s in speeds)
     onboard = [stop_of[oid] for oid in onboard_on if oid in stop_of]
     warm: tuple[tuple[int, ...], ...] | None = None
     if warm_start and committed is not None:
