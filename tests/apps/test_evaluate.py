@@ -41,6 +41,7 @@ from copilot.apps.evaluate import (
 )
 from copilot.apps.wiring import make_deps
 from copilot.core.domain import Plan, PlanStatus, Route, Visit
+from copilot.core.units import format_clock, format_time
 from tools.context import ToolContext
 from tools.events import NewOrderRequest, OrderRef, VehicleUnavailableRequest, add_order, cancel_order, vehicle_unavailable
 from tools.kpis import OrderLookup, VehicleLookup, get_kpis, order_status, vehicle_stops
@@ -409,14 +410,19 @@ def test_plan_feasible_fails_on_a_tampered_plan_and_says_why(tiny_ctx: ToolConte
 
 
 def test_history_and_stops_after_a_time(tiny_ctx: ToolContext) -> None:
-    set_clock(tiny_ctx, ClockRequest(at=CLOCK))
+    # the clock: one minute after the committed plan's first visit starts (so one route is busy and one is not)
+    plan = tiny_ctx.committed()
+    assert plan is not None
+    offset = tiny_ctx.world().utc_offset_s
+    at = format_time(min(v.start for r in plan.plan.routes for v in r.visits) + 60, offset)
+    set_clock(tiny_ctx, ClockRequest(at=at))
     before = take_snapshot(tiny_ctx.store, tiny_ctx.world_name)
     committed = before.committed
     assert committed is not None
     busy = next(r for r in committed.plan.routes if any(v.start < before.clock for v in r.visits))  # type: ignore[operator]
     late = next(r for r in committed.plan.routes if any(v.start > before.clock for v in r.visits))  # type: ignore[operator]
-    history = {"check": "history_unchanged_before", "time": CLOCK, "plan": "draft"}
-    stops_after = {"check": "vehicle_no_stops_after", "vehicle": late.vehicle_id, "time": CLOCK, "plan": "draft"}
+    history = {"check": "history_unchanged_before", "time": at, "plan": "draft"}
+    stops_after = {"check": "vehicle_no_stops_after", "vehicle": late.vehicle_id, "time": at, "plan": "draft"}
     vehicle_unavailable(tiny_ctx, VehicleUnavailableRequest(vehicle_id=late.vehicle_id))
     assert _check(tiny_ctx, before, history)[0] and _check(tiny_ctx, before, stops_after)[0]
     assert _check(tiny_ctx, before, {"check": "plan_feasible", "plan": "draft"})[0]
@@ -425,7 +431,7 @@ def test_history_and_stops_after_a_time(tiny_ctx: ToolContext) -> None:
     ok, detail = _check(tiny_ctx, before, history)
     assert not ok and busy.vehicle_id in detail and "->" in detail
     ok, detail = _check(tiny_ctx, before, stops_after)
-    assert not ok and "starting after 09:30" in detail
+    assert not ok and f"starting after {format_clock(before.clock, offset)}" in detail  # type: ignore[arg-type]
     assert _check(tiny_ctx, before, {**history, "plan": "committed"})[0]
 
 
