@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from copilot.apps.partners import create_key, stored_name  # noqa: E402
+from copilot.apps.partner.tenancy import create_key, stored_name  # noqa: E402
 from copilot.apps.wiring import make_context, make_store  # noqa: E402
 from tools import lifecycle  # noqa: E402
 from tools.planning import PlanSettings  # noqa: E402

@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from copilot.core.domain import World
 from copilot.core.errors import InputError
-from tools import events, explain, insertion, kpis, lifecycle, timewords, whatif
+from tools import events, explain, forecast, insertion, kpis, listings, order_edits, query, remedies, timewords, undo, vehicle_edits, whatif
+from tools.catalog import call
 from tools.context import ToolContext
 
 Kind = Literal["read", "event", "plan", "dispatch", "discard", "confirm", "chat"]
@@ -51,6 +52,9 @@ class Action:
     """Optional fields whose values must appear in the dispatcher's words (else they are dropped)."""
     code_filled: tuple[str, ...] = ()
     """Fields the model never fills: :func:`ground` reads them from the dispatcher's words (dates)."""
+    tools: tuple[str, ...] = ()
+    """The catalogue tools (:mod:`tools.catalog`) the action calls, through :func:`tools.catalog.call`: the same
+    entries, scopes and models the HTTP API and MCP serve."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,20 +181,20 @@ def _event(name: str, result: events.EventResult) -> Outcome:
 
 
 def _plan(ctx: ToolContext, _: Any) -> Outcome:
-    summary = lifecycle.plan_day(ctx)
+    summary = call("plan_day", ctx)
     return Outcome("plan", data=summary, draft_id=summary.plan_id)
 
 
 def _plan_kpis(ctx: ToolContext) -> tuple[Any, kpis.Kpis]:
     """The plan a question is about (read once) and its key figures."""
-    sp, figures = kpis.stored_kpis(ctx, _which(ctx))
-    return sp.plan, figures
+    figures = call("get_kpis", ctx, kpis.KpiRequest(plan=_which(ctx)))
+    return call("get_plan", ctx, listings.PlanLookup(plan=figures.plan_id)), figures
 
 
 def _kpis(ctx: ToolContext, _: Any) -> Outcome:
     plan, data = _plan_kpis(ctx)
-    longest = max(plan.routes, key=lambda r: r.distance_m, default=None)
-    facts = {"longest": (longest.vehicle_id, round(longest.distance_m / 1000, 1)) if longest else None}
+    longest = max(plan.routes, key=lambda r: r.distance_km, default=None)
+    facts = {"longest": (longest.vehicle_id, round(longest.distance_km, 1)) if longest else None}
     return Outcome("kpis", data=data, facts=facts)
 
 
@@ -208,19 +212,19 @@ def _latest_draft(ctx: ToolContext) -> Any:
 
 
 def _draft_cost(ctx: ToolContext, _: Any) -> Outcome:
-    return Outcome("draft_cost", data=kpis.compare_plans(ctx))
+    return Outcome("draft_cost", data=call("compare_plans", ctx))
 
 
 def _order_status(ctx: ToolContext, a: OrderArg) -> Outcome:
-    return Outcome("order_status", data=kpis.order_status(ctx, kpis.OrderLookup(order_id=str(a.order_id), plan=_which(ctx))))
+    return Outcome("order_status", data=call("order_status", ctx, kpis.OrderLookup(order_id=str(a.order_id), plan=_which(ctx))))
 
 
 def _vehicle_route(ctx: ToolContext, a: VehicleArg) -> Outcome:
-    return Outcome("vehicle_route", data=kpis.vehicle_stops(ctx, kpis.VehicleLookup(vehicle_id=str(a.vehicle_id), plan=_which(ctx))))
+    return Outcome("vehicle_route", data=call("vehicle_stops", ctx, kpis.VehicleLookup(vehicle_id=str(a.vehicle_id), plan=_which(ctx))))
 
 
 def _why_vehicle(ctx: ToolContext, a: OrderArg) -> Outcome:
-    return Outcome("why_vehicle", data=explain.why_on_vehicle(ctx, explain.WhyOnVehicleRequest(order_id=str(a.order_id))))
+    return Outcome("why_vehicle", data=call("why_on_vehicle", ctx, explain.WhyOnVehicleRequest(order_id=str(a.order_id))))
 
 
 FIX_BUDGET_S = 6.0
@@ -228,25 +232,23 @@ FIX_BUDGET_S = 6.0
 
 
 def _unassigned(ctx: ToolContext, _: Any) -> Outcome:
-    from tools import remedies
-
     plan, data = _plan_kpis(ctx)
     facts: dict[str, Any] = {"unassigned": [(u.order_id, u.reason) for u in plan.unassigned]}
     if plan.unassigned:
-        facts["fixes"] = remedies.fix_unassigned(ctx.read_only(), remedies.RemedyRequest(plan=data.plan_id, budget_s=FIX_BUDGET_S, solve_s=1.0))
+        facts["fixes"] = call("fix_unassigned", ctx.read_only(), remedies.RemedyRequest(plan=data.plan_id, budget_s=FIX_BUDGET_S, solve_s=1.0))
     return Outcome("unassigned", data=data, facts=facts)
 
 
 def _notes(ctx: ToolContext, a: OrderArg) -> Outcome:
-    return Outcome("notes", data=kpis.order_notes(ctx, kpis.NotesRequest(order_id=a.order_id)))
+    return Outcome("notes", data=call("order_notes", ctx, kpis.NotesRequest(order_id=a.order_id)))
 
 
 def _breakdown(ctx: ToolContext, a: VehicleArg) -> Outcome:
-    return _event("breakdown", events.vehicle_unavailable(ctx, events.VehicleUnavailableRequest(vehicle_id=str(a.vehicle_id))))
+    return _event("breakdown", call("vehicle_unavailable", ctx, events.VehicleUnavailableRequest(vehicle_id=str(a.vehicle_id))))
 
 
 def _delay(ctx: ToolContext, a: DelayArg) -> Outcome:
-    return _event("delay", events.vehicle_delayed(ctx, events.VehicleDelayRequest(vehicle_id=str(a.vehicle_id), minutes=int(a.minutes or 0))))
+    return _event("delay", call("vehicle_delayed", ctx, events.VehicleDelayRequest(vehicle_id=str(a.vehicle_id), minutes=int(a.minutes or 0))))
 
 
 def _new_order(ctx: ToolContext, a: NewOrderArg) -> Outcome:
@@ -261,28 +263,28 @@ def _new_order(ctx: ToolContext, a: NewOrderArg) -> Outcome:
         tw_end=a.tw_end,
         required_skill=a.skill,
     )
-    return _event("new_order", events.add_order(ctx, req))
+    return _event("new_order", call("add_order", ctx, req))
 
 
 def _cancel(ctx: ToolContext, a: OrderArg) -> Outcome:
-    return _event("cancel_order", events.cancel_order(ctx, events.OrderRef(order_id=str(a.order_id))))
+    return _event("cancel_order", call("cancel_order", ctx, events.OrderRef(order_id=str(a.order_id))))
 
 
 def _restore(ctx: ToolContext, a: OrderArg) -> Outcome:
-    return _event("restore_order", events.uncancel_order(ctx, events.OrderRef(order_id=str(a.order_id))))
+    return _event("restore_order", call("uncancel_order", ctx, events.OrderRef(order_id=str(a.order_id))))
 
 
 def _window(ctx: ToolContext, a: WindowArg) -> Outcome:
     req = events.WindowChangeRequest(order_id=str(a.order_id), tw_start=str(a.tw_start), tw_end=str(a.tw_end))
-    return _event("change_window", events.change_window(ctx, req))
+    return _event("change_window", call("change_window", ctx, req))
 
 
 def _pin(ctx: ToolContext, a: OrderVehicleArg) -> Outcome:
-    return _event("pin", events.pin_order(ctx, events.VehicleOrderRequest(order_id=str(a.order_id), vehicle_id=str(a.vehicle_id))))
+    return _event("pin", call("pin_order", ctx, events.VehicleOrderRequest(order_id=str(a.order_id), vehicle_id=str(a.vehicle_id))))
 
 
 def _move(ctx: ToolContext, a: OrderVehicleArg) -> Outcome:
-    return _event("move", events.move_order(ctx, events.VehicleOrderRequest(order_id=str(a.order_id), vehicle_id=str(a.vehicle_id))))
+    return _event("move", call("move_order", ctx, events.VehicleOrderRequest(order_id=str(a.order_id), vehicle_id=str(a.vehicle_id))))
 
 
 def _move_cost(ctx: ToolContext, a: OrderVehicleArg) -> Outcome:
@@ -290,8 +292,8 @@ def _move_cost(ctx: ToolContext, a: OrderVehicleArg) -> Outcome:
     if draft is not None and ctx.committed() is not None:
         route = draft.plan.route_of(str(a.order_id))
         if route is not None and route.vehicle_id == a.vehicle_id:  # the move was already made into a draft: cost that draft
-            return Outcome("draft_cost", data=kpis.compare_plans(ctx, kpis.CompareRequest(plan=draft.id)))
-    return Outcome("move_cost", data=explain.cost_of_move(ctx, explain.MoveCostRequest(order_id=str(a.order_id), vehicle_id=str(a.vehicle_id))))
+            return Outcome("draft_cost", data=call("compare_plans", ctx, kpis.CompareRequest(plan=draft.id)))
+    return Outcome("move_cost", data=call("cost_of_move", ctx, explain.MoveCostRequest(order_id=str(a.order_id), vehicle_id=str(a.vehicle_id))))
 
 
 def _what_if(ctx: ToolContext, a: WhatIfArg) -> Outcome:
@@ -308,35 +310,29 @@ def _what_if(ctx: ToolContext, a: WhatIfArg) -> Outcome:
     if not changes:
         raise InputError("which change should I try: a number of vehicles, a vehicle to remove, vehicles to add, or a demand change in percent?")
     facts = {"vehicles": a.vehicles, "remove_vehicle": a.remove_vehicle, "add_vehicles": a.add_vehicles, "demand_percent": a.demand_percent}
-    return Outcome("what_if", data=whatif.what_if(ctx, whatif.WhatIfRequest(changes=changes)), facts=facts)
+    return Outcome("what_if", data=call("what_if", ctx, whatif.WhatIfRequest(changes=changes)), facts=facts)
 
 
 def _advise(ctx: ToolContext, a: AdviseArg) -> Outcome:
     req = insertion.InsertionRequest(lat=float(a.lat or 0), lng=float(a.lng or 0), demand=a.demand if a.demand is not None else 1, tw_start=a.tw_start, tw_end=a.tw_end)
-    return Outcome("advise", data=insertion.advise_insertion(ctx, req))
+    return Outcome("advise", data=call("advise_insertion", ctx, req))
 
 
 def _forecast(ctx: ToolContext, a: SeriesArg) -> Outcome:
-    from tools import forecast
-
     days = a.days if a.days is not None else 7
-    return Outcome("forecast", data=forecast.forecast_demand(ctx, forecast.ForecastRequest(series=str(a.region), days=days)))
+    return Outcome("forecast", data=call("forecast_demand", ctx, forecast.ForecastRequest(series=str(a.region), days=days)))
 
 
 def _edit_order(ctx: ToolContext, a: EditOrderArg) -> Outcome:
-    from tools import order_edits
-
     fields = {k: v for k, v in a.model_dump().items() if k != "order_id" and v is not None}
     if not fields:
         raise InputError(f"what should change on {a.order_id}: parcels, priority, a required skill, service minutes, its kind or its window?")
-    result = order_edits.update_order(ctx, order_edits.OrderUpdateRequest(order_id=str(a.order_id), **fields))
+    result = call("update_order", ctx, order_edits.OrderUpdateRequest(order_id=str(a.order_id), **fields))
     draft = result.draft.plan_id if result.draft is not None else None
     return Outcome("edit_order", data=result, draft_id=draft or None, facts={"order_id": result.order.order_id})
 
 
 def _edit_vehicle(ctx: ToolContext, a: EditVehicleArg) -> Outcome:
-    from tools import vehicle_edits
-
     req = vehicle_edits.VehicleUpdateRequest(
         vehicle_id=str(a.vehicle_id),
         shift_start=a.shift_start,
@@ -345,21 +341,17 @@ def _edit_vehicle(ctx: ToolContext, a: EditVehicleArg) -> Outcome:
         add_skills=[a.add_skill] if a.add_skill else None,
         back_in_service=a.back_in_service or None,
     )
-    result = vehicle_edits.update_vehicle(ctx, req)
+    result = call("update_vehicle", ctx, req)
     return Outcome("edit_vehicle", data=result, draft_id=result.draft.plan_id or None, facts={"vehicle_id": result.vehicle_id})
 
 
 def _undo(ctx: ToolContext, a: UndoArg) -> Outcome:
-    from tools import undo
-
-    result = undo.undo_last(ctx, undo.UndoRequest(vehicle_id=a.vehicle_id, order_id=None if a.vehicle_id else a.order_id))
+    result = call("undo_fact", ctx, undo.UndoRequest(vehicle_id=a.vehicle_id, order_id=None if a.vehicle_id else a.order_id))
     draft = result.draft.plan_id if result.draft is not None else None
     return Outcome("undo", data=result, draft_id=draft, facts={"discarded": result.discarded_drafts})
 
 
 def _query(ctx: ToolContext, a: QueryArg) -> Outcome:
-    from tools import query
-
     source = a.source or ("orders" if a.vehicle_id or a.status or a.group_by in ("vehicle", "kind", "status", "priority") else "history")
     spec: dict[str, Any] = {"source": source, "metric": a.metric or ("count" if source == "orders" else "sum")}
     if a.group_by:
@@ -375,7 +367,7 @@ def _query(ctx: ToolContext, a: QueryArg) -> Outcome:
             spec["order"] = a.order
         if a.top_k:
             spec["top_k"] = a.top_k
-    return Outcome("query", data=query.run_query(ctx, query.QuerySpec.model_validate(spec)))
+    return Outcome("query", data=call("query_data", ctx, query.QuerySpec.model_validate(spec)))
 
 
 def _bulk(ctx: ToolContext, a: BulkArg) -> Outcome:
@@ -387,15 +379,18 @@ def _bulk(ctx: ToolContext, a: BulkArg) -> Outcome:
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        Action("plan", "make new routes for the whole day (a draft to approve)", "plan", run=_plan),
-        Action("kpis", "figures of today's plan: vehicles used, total km, number of orders, which vehicle has the longest route", "read", run=_kpis),
-        Action("order_status", "one order: its vehicle, arrival time (ETA), status, customer notes", "read", OrderArg, ("order_id",), _order_status),
-        Action("vehicle_route", "one vehicle's stop list in order", "read", VehicleArg, ("vehicle_id",), _vehicle_route),
-        Action("why_vehicle", "explain why an order is on its vehicle and not another", "read", OrderArg, ("order_id",), _why_vehicle),
-        Action("unassigned", "orders we cannot serve today and why", "read", run=_unassigned),
-        Action("notes", "customer notes or special handling of orders", "read", OrderArg, (), _notes, grounded=("order_id",)),
-        Action("breakdown", "a vehicle broke down or its driver is off: take it out and re-plan", "event", VehicleArg, ("vehicle_id",), _breakdown),
-        Action("delay", "a vehicle is running late by some minutes: re-plan", "event", DelayArg, ("vehicle_id", "minutes"), _delay),
+        Action("plan", "make new routes for the whole day (a draft to approve)", "plan", run=_plan, tools=("plan_day",)),
+        Action("kpis", "figures of today's plan: vehicles used, total km, number of orders, which vehicle has the longest route", "read", run=_kpis,
+            tools=("get_kpis", "get_plan")),
+        Action("order_status", "one order: its vehicle, arrival time (ETA), status, customer notes", "read", OrderArg, ("order_id",), _order_status,
+            tools=("order_status",)),
+        Action("vehicle_route", "one vehicle's stop list in order", "read", VehicleArg, ("vehicle_id",), _vehicle_route, tools=("vehicle_stops",)),
+        Action("why_vehicle", "explain why an order is on its vehicle and not another", "read", OrderArg, ("order_id",), _why_vehicle, tools=("why_on_vehicle",)),
+        Action("unassigned", "orders we cannot serve today and why", "read", run=_unassigned, tools=("get_kpis", "get_plan", "fix_unassigned")),
+        Action("notes", "customer notes or special handling of orders", "read", OrderArg, (), _notes, grounded=("order_id",), tools=("order_notes",)),
+        Action("breakdown", "a vehicle broke down or its driver is off: take it out and re-plan", "event", VehicleArg, ("vehicle_id",), _breakdown,
+            tools=("vehicle_unavailable",)),
+        Action("delay", "a vehicle is running late by some minutes: re-plan", "event", DelayArg, ("vehicle_id", "minutes"), _delay, tools=("vehicle_delayed",)),
         Action(
             "new_order",
             "add a new order and fit it into the plan",
@@ -404,11 +399,12 @@ ACTIONS: dict[str, Action] = {
             ("lat", "lng"),
             _new_order,
             grounded=("order_id", "customer", "demand", "tw_start", "tw_end", "skill"),
+            tools=("add_order",),
         ),
-        Action("cancel_order", "a customer cancelled one order", "event", OrderArg, ("order_id",), _cancel),
-        Action("restore_order", "undo a cancellation: the customer wants the order after all", "event", OrderArg, ("order_id",), _restore),
-        Action("change_window", "an order's time window changed", "event", WindowArg, ("order_id", "tw_start", "tw_end"), _window),
-        Action("pin", "keep an order on a given vehicle, then re-plan", "event", OrderVehicleArg, ("order_id", "vehicle_id"), _pin),
+        Action("cancel_order", "a customer cancelled one order", "event", OrderArg, ("order_id",), _cancel, tools=("cancel_order",)),
+        Action("restore_order", "undo a cancellation: the customer wants the order after all", "event", OrderArg, ("order_id",), _restore, tools=("uncancel_order",)),
+        Action("change_window", "an order's time window changed", "event", WindowArg, ("order_id", "tw_start", "tw_end"), _window, tools=("change_window",)),
+        Action("pin", "keep an order on a given vehicle, then re-plan", "event", OrderVehicleArg, ("order_id", "vehicle_id"), _pin, tools=("pin_order",)),
         Action(
             "edit_order",
             "change an order's parcels (demand), priority, required vehicle skill, service minutes, kind or time window",
@@ -417,6 +413,7 @@ ACTIONS: dict[str, Action] = {
             ("order_id",),
             _edit_order,
             grounded=("demand", "service_min", "required_skill"),
+            tools=("update_order",),
         ),
         Action(
             "edit_vehicle",
@@ -426,11 +423,13 @@ ACTIONS: dict[str, Action] = {
             ("vehicle_id",),
             _edit_vehicle,
             grounded=("shift_start", "shift_end", "capacity", "add_skill"),
+            tools=("update_vehicle",),
         ),
-        Action("undo", "a fact just reported was wrong (false alarm, it's fixed, forget that): reverse it", "event", UndoArg, (), _undo),
-        Action("move", "move an order to another vehicle", "event", OrderVehicleArg, ("order_id", "vehicle_id"), _move),
-        Action("move_cost", "extra km of moving an order to another vehicle", "read", OrderVehicleArg, ("order_id", "vehicle_id"), _move_cost),
-        Action("draft_cost", "how the draft awaiting approval compares with the dispatched plan (extra km, vehicles)", "read", run=_draft_cost),
+        Action("undo", "a fact just reported was wrong (false alarm, it's fixed, forget that): reverse it", "event", UndoArg, (), _undo, tools=("undo_fact",)),
+        Action("move", "move an order to another vehicle", "event", OrderVehicleArg, ("order_id", "vehicle_id"), _move, tools=("move_order",)),
+        Action("move_cost", "extra km of moving an order to another vehicle", "read", OrderVehicleArg, ("order_id", "vehicle_id"), _move_cost,
+            tools=("compare_plans", "cost_of_move")),
+        Action("draft_cost", "how the draft awaiting approval compares with the dispatched plan (extra km, vehicles)", "read", run=_draft_cost, tools=("compare_plans",)),
         Action(
             "what_if",
             "try a hypothetical change (fewer or more vehicles, more demand) without changing anything",
@@ -439,9 +438,11 @@ ACTIONS: dict[str, Action] = {
             (),
             _what_if,
             grounded=("vehicles", "remove_vehicle", "add_vehicles", "demand_percent"),
+            tools=("what_if",),
         ),
-        Action("advise", "which vehicle could take a possible new order and the extra distance, without adding it", "read", AdviseArg, ("lat", "lng"), _advise),
-        Action("forecast", "expected future order volume of a region", "read", SeriesArg, ("region",), _forecast, grounded=("days",)),
+        Action("advise", "which vehicle could take a possible new order and the extra distance, without adding it", "read", AdviseArg, ("lat", "lng"), _advise,
+            tools=("advise_insertion",)),
+        Action("forecast", "expected future order volume of a region", "read", SeriesArg, ("region",), _forecast, grounded=("days",), tools=("forecast_demand",)),
         Action(
             "query",
             "questions over past volumes (history per region and day) or today's orders: totals, per region/day/van, busiest, comparisons",
@@ -451,9 +452,10 @@ ACTIONS: dict[str, Action] = {
             _query,
             grounded=("vehicle_id",),
             code_filled=PERIOD_FIELDS,
+            tools=("query_data",),
         ),
-        Action("dispatch", "the dispatcher approves the draft: send it to the drivers", "dispatch"),
-        Action("discard", "the dispatcher rejects the draft", "discard"),
+        Action("dispatch", "the dispatcher approves the draft: send it to the drivers", "dispatch", tools=("approve_plan",)),
+        Action("discard", "the dispatcher rejects the draft", "discard", tools=("discard_draft",)),
         Action("cancel_all", "cancel or delete many or all orders or vehicles", "confirm", BulkArg, (), _bulk),
         Action("chat", "greetings, thanks, or anything not about routes, orders or volumes (weather, news, jokes)", "chat"),
     )

@@ -1,255 +1,285 @@
-"""Read-only listings of one world: its summary, depots, vehicles, orders and plans, and one plan by id.
+"""The tool catalogue: every tool the copilot offers, declared once, for every door.
 
-What a partner system lists before it looks up one order (:func:`tools.kpis.order_status`) or one
-vehicle (:func:`tools.kpis.vehicle_stops`). Times are ISO 8601 in the world's UTC offset; nothing is
-changed.
+Each :class:`Tool` names one typed tool function with its request model, result model, scope (the API key
+scope a partner needs: ``read``, ``plan`` or ``dispatch``), whether it writes to the store, and the HTTP
+routes it answers on. From these entries:
+
+* the partner HTTP API (:mod:`copilot.apps.partner.routes`) generates its routes,
+* the MCP server (:mod:`copilot.apps.mcp_server`) generates its tools,
+* the agent's actions (:mod:`graphs.toolset`) name the tools they call and run them through :func:`call`.
+
+A test checks that the three agree (``tests/apps/test_catalog.py``). A new tool is added here, once.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from copilot.core.domain import Order, PlanStatus, World
-from copilot.core.units import format_offset, format_time
-from tools.context import PlanSummary, RequestModel, ToolContext, summarize
-from tools.kpis import PlanSelector, resolve_plan
+from pydantic import BaseModel, Field, field_validator
 
-_PLAN_FIELD_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the most recent draft awaiting approval) or a plan id"
+from copilot.core.errors import InputError
+from tools import events, explain, forecast, insertion, kpis, lifecycle, listings, order_edits, remedies, undo, vehicle_edits, whatif
+from tools.context import PlanSummary, RequestModel, ToolContext
+from tools.query import QueryResult, QuerySpec, run_query
 
+Scope = Literal["read", "plan", "dispatch"]
+Method = Literal["GET", "POST", "PUT", "PATCH"]
+SCOPES: tuple[Scope, ...] = ("read", "plan", "dispatch")
 
-class WorldInfo(BaseModel):
-    """A stored world in numbers."""
-
-    world: str
-    date: str = Field(description="the operating day, ISO date")
-    city: str
-    timezone: str = Field(description="UTC offset of every time shown, e.g. +08:00")
-    depots: int
-    vehicles: int
-    vehicles_available: int
-    orders: int = Field(description="active (not cancelled) orders")
-    cancelled_orders: int
-    clock: str | None = Field(default=None, description="the current (simulated) time, ISO 8601, if set")
-    committed_plan_id: int | None = Field(default=None, description="the dispatched plan, if any")
-    draft_plan_ids: list[int] = Field(default_factory=list, description="drafts awaiting approval, oldest first")
+PLAN_ID_MAX = 2**53
+"""Plan ids are database row ids; anything larger names no plan (and overflows SQLite)."""
+_PLAN_QUERY_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the latest draft) or a plan id"
 
 
-def world_info(ctx: ToolContext) -> WorldInfo:
-    """The world's day, counts, clock and plans."""
-    world = ctx.world()
-    clock = ctx.clock()
-    plans = ctx.store.plans(ctx.world_name)
-    committed = next((p.id for p in plans if p.status is PlanStatus.COMMITTED), None)
-    return WorldInfo(
-        world=ctx.world_name,
-        date=world.date,
-        city=world.city,
-        timezone=format_offset(world.utc_offset_s),
-        depots=len(world.depots),
-        vehicles=len(world.vehicles),
-        vehicles_available=sum(1 for v in world.vehicles if v.available),
-        orders=len(world.active_orders()),
-        cancelled_orders=sum(1 for o in world.orders if o.cancelled),
-        clock=None if clock is None else format_time(clock, world.utc_offset_s),
-        committed_plan_id=committed,
-        draft_plan_ids=[p.id for p in plans if p.status is PlanStatus.DRAFT],
-    )
+def plan_selector(text: str) -> kpis.PlanSelector:
+    """'committed', 'draft' or a plan id, from what a URL or a person wrote (InputError otherwise)."""
+    value = text.strip()
+    if value in ("committed", "draft"):
+        return "committed" if value == "committed" else "draft"
+    if value.isascii() and value.isdigit() and len(value) <= 16 and 1 <= int(value) <= PLAN_ID_MAX:
+        return int(value)
+    raise InputError(f"plan must be 'committed', 'draft' or a plan id (a whole number from 1 to {PLAN_ID_MAX}), got {text[:40]!r}")
 
 
-class DepotOut(BaseModel):
-    """A depot (station)."""
+class PlanQuery(RequestModel):
+    """The plan a look-up reads, as a query parameter."""
 
-    depot_id: str
+    plan: str = Field(default="committed", max_length=40, description=_PLAN_QUERY_DOC)
+
+    @field_validator("plan")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        plan_selector(value)  # refuse early; the tool request converts it
+        return value.strip()
+
+
+class BaselineQuery(RequestModel):
+    """The plan a comparison is against, as a query parameter."""
+
+    baseline: str = Field(default="committed", max_length=40, description="the plan to compare against: " + _PLAN_QUERY_DOC)
+
+    @field_validator("baseline")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        plan_selector(value)
+        return value.strip()
+
+
+class MoveQuery(RequestModel):
+    """The vehicle (and position) of a move to cost, as query parameters."""
+
+    vehicle_id: str = Field(max_length=100, description="the vehicle to move it to (may be its own, to change its position)")
+    position: int | None = Field(default=None, ge=1, description="1-based index in that vehicle's stop list after the move; None: the best one")
+
+
+class AuditRequest(RequestModel):
+    """How much of the audit trail to show."""
+
+    limit: int = Field(default=50, ge=1, le=1000, description="the latest this many changes")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route of a tool, under ``/v1``.
+
+    The tool's request is assembled from the path parameters (except ``world``), the body fields (``body``:
+    a model of its own, default the tool's request for POST, PUT and PATCH) and the query fields (``query``);
+    ``fields`` renames a path parameter to the request field it fills. ``name`` is the OpenAPI operation id.
+    """
+
+    method: Method
+    path: str
     name: str
-    lat: float
-    lng: float
-    opens: str = Field(description="ISO 8601")
-    closes: str = Field(description="ISO 8601")
+    tag: str
+    status: int = 200
+    body: type[BaseModel] | Literal["request"] | None = "request"
+    body_optional: bool = False
+    query: type[BaseModel] | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    doc: str = ""
+
+    def path_params(self) -> list[str]:
+        """The path parameters, in order, ``world`` first."""
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{") and part.endswith("}")]
+
+    def body_model(self, tool: Tool) -> type[BaseModel] | None:
+        """The body this route reads (None: no body)."""
+        if self.body == "request":
+            return tool.request if self.method != "GET" else None
+        return self.body
 
 
-class DepotList(BaseModel):
-    """Every depot of the world."""
+@dataclass(frozen=True)
+class Tool:
+    """One tool: what it does, its typed I/O, the scope it needs and where it is served."""
 
-    depots: list[DepotOut]
+    name: str
+    summary: str
+    run: Callable[[ToolContext, Any], BaseModel]
+    request: type[BaseModel] | None
+    result: type[BaseModel]
+    scope: Scope
+    writes: bool = False
+    """Records a fact or a plan in the store (a draft counts); False: it only reads or computes."""
+    routes: tuple[Route, ...] = ()
 
-
-def list_depots(ctx: ToolContext) -> DepotList:
-    """The world's depots."""
-    world = ctx.world()
-    off = world.utc_offset_s
-    return DepotList(
-        depots=[
-            DepotOut(depot_id=d.id, name=d.name, lat=d.location.lat, lng=d.location.lng, opens=format_time(d.hours.start, off), closes=format_time(d.hours.end, off))
-            for d in world.depots
-        ]
-    )
-
-
-class VehicleOut(BaseModel):
-    """A vehicle and its driver's shift."""
-
-    vehicle_id: str
-    depot_id: str
-    driver: str
-    capacity: int = Field(description="parcel units")
-    skills: list[str]
-    shift_start: str = Field(description="ISO 8601")
-    shift_end: str = Field(description="ISO 8601")
-    speed_kmh: float
-    available: bool = Field(description="False once reported unavailable (breakdown, sick driver)")
-    unavailable_from: str | None = Field(default=None, description="ISO 8601")
-    delayed_until: str | None = Field(default=None, description="ISO 8601: starts nothing new before this time")
+    def build_request(self, values: Mapping[str, Any]) -> BaseModel | None:
+        """The tool's request from plain values (None for a tool without arguments)."""
+        if self.request is None:
+            return None
+        return self.request.model_validate(dict(values))
 
 
-class VehicleList(BaseModel):
-    """Every vehicle of the world."""
+def _no_args(fn: Callable[[ToolContext], BaseModel]) -> Callable[[ToolContext, Any], BaseModel]:
+    def run(ctx: ToolContext, _req: None) -> BaseModel:
+        return fn(ctx)
 
-    vehicles: list[VehicleOut]
-
-
-def _iso(epoch: int | None, world: World) -> str | None:
-    return None if epoch is None else format_time(epoch, world.utc_offset_s)
+    run.__doc__ = fn.__doc__
+    return run
 
 
-def list_vehicles(ctx: ToolContext) -> VehicleList:
-    """The world's vehicles with their shifts and availability."""
-    world = ctx.world()
-    off = world.utc_offset_s
-    return VehicleList(
-        vehicles=[
-            VehicleOut(
-                vehicle_id=v.id,
-                depot_id=v.depot_id,
-                driver=v.driver,
-                capacity=v.capacity,
-                skills=sorted(v.skills),
-                shift_start=format_time(v.shift.start, off),
-                shift_end=format_time(v.shift.end, off),
-                speed_kmh=v.speed_kmh,
-                available=v.available,
-                unavailable_from=_iso(v.unavailable_from, world),
-                delayed_until=_iso(v.delayed_until, world),
-            )
-            for v in world.vehicles
-        ]
-    )
+def _approve(ctx: ToolContext, req: lifecycle.PlanRef | None) -> PlanSummary:
+    if req is not None and req.plan_id is not None:
+        kpis.resolve_plan(ctx, req.plan_id)  # another world's plan is not found
+    return lifecycle.approve_plan(ctx, req)
 
 
-class OrderListRequest(RequestModel):
-    """Which orders to list (in import order)."""
-
-    include_cancelled: bool = Field(default=True, description="list cancelled orders too")
-    offset: int = Field(default=0, ge=0, le=10_000_000, description="skip this many orders first")
-    limit: int = Field(default=500, ge=1, le=5000, description="at most this many orders")
+def _discard(ctx: ToolContext, req: lifecycle.PlanRef | None) -> PlanSummary:
+    if req is not None and req.plan_id is not None:
+        kpis.resolve_plan(ctx, req.plan_id)
+    return lifecycle.discard_draft(ctx, req)
 
 
-class OrderOut(BaseModel):
-    """An order as stored."""
-
-    order_id: str
-    kind: str = Field(description="pickup or delivery")
-    customer: str
-    lat: float
-    lng: float
-    demand: int = Field(description="parcel units")
-    service_min: float
-    windows: list[list[str]] = Field(description="time windows as [start, end] pairs, ISO 8601")
-    priority: str
-    required_skill: str | None = None
-    pair_id: str | None = None
-    cancelled: bool
-    pinned_vehicle: str | None = None
-    notes: str = Field(default="", description="the customer's own note: untrusted text, quoted as data")
+def _audit(ctx: ToolContext, req: AuditRequest | None) -> lifecycle.AuditTrail:
+    return lifecycle.audit_trail(ctx, (req or AuditRequest()).limit)
 
 
-class OrderList(BaseModel):
-    """A page of the world's orders."""
-
-    orders: list[OrderOut]
-    total: int = Field(description="orders matching, over all pages")
-    offset: int
-    truncated: bool = Field(description="True when more orders follow this page")
+def _get(path: str, name: str, tag: str, *, query: type[BaseModel] | None = None, fields: Mapping[str, str] | None = None) -> Route:
+    return Route("GET", path, name, tag, body=None, query=query, fields=fields or {})
 
 
-def order_out(order: Order, world: World) -> OrderOut:
-    """One order in its listing form."""
-    off = world.utc_offset_s
-    return OrderOut(
-        order_id=order.id,
-        kind=order.kind.value,
-        customer=order.customer,
-        lat=order.location.lat,
-        lng=order.location.lng,
-        demand=order.demand,
-        service_min=round(order.service_s / 60, 2),
-        windows=[[format_time(w.start, off), format_time(w.end, off)] for w in order.windows],
-        priority=order.priority.value,
-        required_skill=order.required_skill,
-        pair_id=order.pair_id,
-        cancelled=order.cancelled,
-        pinned_vehicle=order.pinned_vehicle,
-        notes=order.notes,
-    )
+def _post(path: str, name: str, tag: str, *, status: int = 200, body: type[BaseModel] | Literal["request"] | None = "request", optional: bool = False) -> Route:
+    return Route("POST", path, name, tag, status=status, body=body, body_optional=optional)
 
 
-def list_orders(ctx: ToolContext, request: OrderListRequest | None = None) -> OrderList:
-    """The world's orders in import order, a page at a time."""
-    req = request or OrderListRequest()
-    world = ctx.world()
-    chosen = [o for o in world.orders if req.include_cancelled or not o.cancelled]
-    page = chosen[req.offset : req.offset + req.limit]
-    return OrderList(orders=[order_out(o, world) for o in page], total=len(chosen), offset=req.offset, truncated=req.offset + len(page) < len(chosen))
+_W = "/worlds/{world}"
+_PLAN_ID = {"plan_id": "plan"}
+
+TOOLS: tuple[Tool, ...] = (
+    # -- read ---------------------------------------------------------------------------------------
+    Tool("world_info", "The world's day, counts, clock, committed plan and drafts.", _no_args(listings.world_info), None, listings.WorldInfo, "read",
+         routes=(_get(_W, "get_world", "worlds"),)),
+    Tool("list_depots", "The world's depots.", _no_args(listings.list_depots), None, listings.DepotList, "read",
+         routes=(_get(f"{_W}/depots", "list_depots", "worlds"),)),
+    Tool("list_vehicles", "The world's vehicles with shifts and availability.", _no_args(listings.list_vehicles), None, listings.VehicleList, "read",
+         routes=(_get(f"{_W}/vehicles", "list_vehicles", "worlds"),)),
+    Tool("list_orders", "The world's orders in import order, a page at a time.", listings.list_orders, listings.OrderListRequest, listings.OrderList, "read",
+         routes=(_get(f"{_W}/orders", "list_orders", "orders", query=listings.OrderListRequest),)),
+    Tool("list_plans", "Every plan of the world, oldest first.", _no_args(listings.list_plans), None, listings.PlanList, "read",
+         routes=(_get(f"{_W}/plans", "list_plans", "plans"),)),
+    Tool("get_plan", "A plan's routes with ETAs, unassigned orders and totals.", listings.get_plan, listings.PlanLookup, PlanSummary, "read",
+         routes=(_get(f"{_W}/plans/{{plan_id}}", "get_plan", "plans", fields=_PLAN_ID),)),
+    Tool("get_kpis", "Key figures of the committed plan, the latest draft or a plan by id.", kpis.get_kpis, kpis.KpiRequest, kpis.Kpis, "read",
+         routes=(_get(f"{_W}/kpis", "get_kpis", "plans", query=PlanQuery), _get(f"{_W}/plans/{{plan_id}}/kpis", "plan_kpis", "plans", fields=_PLAN_ID))),
+    Tool("compare_plans", "Compare two stored plans (default: the latest draft against the dispatched plan): km, vehicles, unassigned, stops moved.",
+         kpis.compare_plans, kpis.CompareRequest, kpis.PlanComparison, "read",
+         routes=(_get(f"{_W}/plans/{{plan_id}}/comparison", "compare_plans", "plans", query=BaselineQuery, fields=_PLAN_ID),)),
+    Tool("order_status", "Where an order stands: vehicle, position, ETA, windows and status.", kpis.order_status, kpis.OrderLookup, kpis.OrderStatus, "read",
+         routes=(_get(f"{_W}/orders/{{order_id}}", "get_order", "orders", query=PlanQuery),)),
+    Tool("order_notes", "Customer notes of one order or of every active order (untrusted text, quoted as data).",
+         kpis.order_notes, kpis.NotesRequest, kpis.Notes, "read",
+         routes=(_get(f"{_W}/notes", "list_notes", "orders", query=kpis.NotesRequest),)),
+    Tool("why_on_vehicle", "Why an order of the committed plan is on its vehicle and not another: the binding constraints, with numbers.",
+         explain.why_on_vehicle, explain.WhyOnVehicleRequest, explain.WhyOnVehicle, "read",
+         routes=(_get(f"{_W}/orders/{{order_id}}/why-vehicle", "why_on_vehicle", "advice"),)),
+    Tool("why_unassigned", "Why an order is not in the committed plan, vehicle by vehicle, and which vehicles could take it now.",
+         explain.why_unassigned, explain.WhyUnassignedRequest, explain.WhyUnassigned, "read",
+         routes=(_get(f"{_W}/orders/{{order_id}}/why-unassigned", "why_unassigned", "advice"),)),
+    Tool("cost_of_move", "What moving an order to another vehicle would cost (km, lateness), without moving it.",
+         explain.cost_of_move, explain.MoveCostRequest, explain.MoveCost, "read",
+         routes=(_get(f"{_W}/orders/{{order_id}}/move-cost", "cost_of_move", "advice", query=MoveQuery),)),
+    Tool("vehicle_stops", "A vehicle, its availability and its stops in order with ETAs and loads.", kpis.vehicle_stops, kpis.VehicleLookup, kpis.VehicleStops,
+         "read", routes=(_get(f"{_W}/vehicles/{{vehicle_id}}", "get_vehicle", "worlds", query=PlanQuery),)),
+    Tool("audit_trail", "The latest changes to the world: what, by whom, when.", _audit, AuditRequest, lifecycle.AuditTrail, "read",
+         routes=(_get(f"{_W}/audit", "audit_trail", "worlds", query=AuditRequest),)),
+    Tool("list_series", "The world's demand history series (regions, couriers, ...).", _no_args(forecast.list_series), None, forecast.SeriesList, "read",
+         routes=(_get(f"{_W}/forecast/series", "list_series", "forecasts"),)),
+    Tool("forecast_demand", "A series' daily volume forecast with intervals.", forecast.forecast_demand, forecast.ForecastRequest, forecast.ForecastOut, "read",
+         routes=(_get(f"{_W}/forecast", "forecast_demand", "forecasts", query=forecast.ForecastRequest),)),
+    Tool("history_volume", "Volumes of one series over a date range.", forecast.history_volume, forecast.HistoryRequest, forecast.HistoryOut, "read",
+         routes=(_get(f"{_W}/history", "history_volume", "forecasts", query=forecast.HistoryRequest),)),
+    Tool("demand_profile", "The mean volume of a series on each weekday over a date range.",
+         forecast.day_of_week_profile, forecast.ProfileRequest, forecast.ProfileOut, "read",
+         routes=(_get(f"{_W}/forecast/profile", "demand_profile", "forecasts", query=forecast.ProfileRequest),)),
+    Tool("query_data", "Answer a question over the world's history or today's orders: a metric per group, filters, top-k, a compare period (read only).",
+         run_query, QuerySpec, QueryResult, "read", routes=(_post(f"{_W}/query", "query_data", "data"),)),
+    Tool("fix_unassigned", "Why each unassigned order of a plan is left out, grouped by cause, with the smallest change that serves it, verified by "
+         "re-planning a copy (it solves, so it counts as a planning request; nothing is written).",
+         remedies.fix_unassigned, remedies.RemedyRequest, remedies.UnassignedFixes, "read",
+         routes=(_post(f"{_W}/unassigned/fixes", "fix_unassigned", "advice", optional=True),)),
+    # -- plan ---------------------------------------------------------------------------------------
+    Tool("plan_day", "Plan the day into a draft (nothing is dispatched until it is approved).", lifecycle.plan_day, lifecycle.PlanDayRequest, PlanSummary,
+         "plan", writes=True, routes=(_post(f"{_W}/plans", "plan_day", "plans", status=201, optional=True),)),
+    Tool("discard_draft", "Discard a draft plan (default: the latest); the committed plan stays.", _discard, lifecycle.PlanRef, PlanSummary, "plan",
+         writes=True, routes=(_post(f"{_W}/plans/{{plan_id}}/discard", "discard_plan", "plans", body=None),)),
+    Tool("advise_insertion", "Where a prospective order fits best into the committed plan (nothing is written).",
+         insertion.advise_insertion, insertion.InsertionRequest, insertion.InsertionAdvice, "plan",
+         routes=(_post(f"{_W}/insertion-advice", "advise_insertion", "advice"),)),
+    Tool("what_if", "Try hypothetical changes on a copy of the world and compare key figures (nothing is saved).",
+         whatif.what_if, whatif.WhatIfRequest, whatif.WhatIfResult, "plan", routes=(_post(f"{_W}/what-if", "what_if", "advice"),)),
+    Tool("fleet_size", "Vehicles needed for a forecast day (P50 and P90 over sampled days; solves, so it takes a while).",
+         forecast.fleet_size, forecast.FleetSizeRequest, forecast.FleetSizeOut, "plan",
+         routes=(_post(f"{_W}/forecast/fleet-size", "fleet_size", "forecasts"),)),
+    # -- dispatch -----------------------------------------------------------------------------------
+    Tool("approve_plan", "Dispatch a draft (default: the latest): it becomes the committed plan (the previous one is superseded).",
+         _approve, lifecycle.PlanRef, PlanSummary, "dispatch", writes=True,
+         routes=(_post(f"{_W}/plans/{{plan_id}}/approve", "approve_plan", "plans", body=None),)),
+    Tool("set_clock", "Set the world's current time: work started before it can no longer change.", lifecycle.set_clock, lifecycle.ClockRequest,
+         lifecycle.ClockOut, "dispatch", writes=True, routes=(Route("PUT", f"{_W}/clock", "set_clock", "worlds"),)),
+    Tool("add_order", "Record a new order; the day is re-planned into a draft awaiting approval.", events.add_order, events.NewOrderRequest,
+         events.EventResult, "dispatch", writes=True, routes=(_post(f"{_W}/orders", "create_order", "orders", status=201),)),
+    Tool("update_order", "Change an order's window, demand, service time, priority, customer or notes (re-planned when routing is affected).",
+         order_edits.update_order, order_edits.OrderUpdateRequest, order_edits.OrderUpdateResult, "dispatch", writes=True,
+         routes=(Route("PATCH", f"{_W}/orders/{{order_id}}", "update_order", "orders", body=order_edits.OrderChanges),)),
+    Tool("cancel_order", "Cancel an order (kept, no longer routed); re-planned into a draft.", events.cancel_order, events.OrderRef, events.EventResult,
+         "dispatch", writes=True, routes=(_post(f"{_W}/orders/{{order_id}}/cancel", "cancel_order", "orders", body=None),)),
+    Tool("uncancel_order", "Restore a cancelled order; re-planned into a draft.", events.uncancel_order, events.OrderRef, events.EventResult, "dispatch",
+         writes=True, routes=(_post(f"{_W}/orders/{{order_id}}/restore", "restore_order", "orders", body=None),)),
+    Tool("vehicle_unavailable", "A vehicle stops working (breakdown, sick driver); its stops go to others in the re-planned draft.",
+         events.vehicle_unavailable, events.VehicleUnavailableRequest, events.EventResult, "dispatch", writes=True,
+         routes=(_post(f"{_W}/events/breakdown", "report_breakdown", "events"),)),
+    Tool("vehicle_delayed", "A vehicle is delayed N minutes from now (needs the clock set); re-planned into a draft.",
+         events.vehicle_delayed, events.VehicleDelayRequest, events.EventResult, "dispatch", writes=True,
+         routes=(_post(f"{_W}/events/delay", "report_delay", "events"),)),
+    Tool("change_window", "An order's time window changes; re-planned into a draft.", events.change_window, events.WindowChangeRequest, events.EventResult,
+         "dispatch", writes=True, routes=(_post(f"{_W}/events/window-change", "report_window_change", "events"),)),
+    Tool("pin_order", "Pin an order to a vehicle (only it may serve the order); re-planned into a draft.", events.pin_order, events.VehicleOrderRequest,
+         events.EventResult, "dispatch", writes=True, routes=(_post(f"{_W}/events/pin", "pin_order", "events"),)),
+    Tool("move_order", "Move an order to a vehicle by hand (pinned); the draft shows what it costs.", events.move_order, events.VehicleOrderRequest,
+         events.EventResult, "dispatch", writes=True, routes=(_post(f"{_W}/events/move", "move_order", "events"),)),
+    Tool("update_vehicle", "Change a vehicle's shift, capacity or skills, or put it back in service; re-planned into a draft.",
+         vehicle_edits.update_vehicle, vehicle_edits.VehicleUpdateRequest, vehicle_edits.VehicleUpdateResult, "dispatch", writes=True,
+         routes=(Route("PATCH", f"{_W}/vehicles/{{vehicle_id}}", "update_vehicle", "events", body=vehicle_edits.VehicleChanges),)),
+    Tool("undo_fact", "Reverse the latest fact recorded on a vehicle or order (or in the world); its drafts are discarded.",
+         undo.undo_last, undo.UndoRequest, undo.UndoResult, "dispatch", writes=True, routes=(_post(f"{_W}/undo", "undo_fact", "events"),)),
+)
+
+CATALOG: dict[str, Tool] = {t.name: t for t in TOOLS}
 
 
-class PlanListItem(BaseModel):
-    """One stored plan in a listing."""
-
-    plan_id: int
-    status: str = Field(description="draft, committed, superseded or discarded")
-    created_at: str = Field(description="ISO 8601")
-    note: str = Field(description="why it was made, e.g. 'day plan' or the event that caused a re-plan")
-    solver: str
-    vehicles_used: int
-    total_distance_km: float
-    orders_served: int
-    unassigned: int
+def tool(name: str) -> Tool:
+    """The catalogue entry ``name`` (KeyError names the known tools)."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise KeyError(f"no tool {name!r} in the catalogue; known: {', '.join(CATALOG)}") from None
 
 
-class PlanList(BaseModel):
-    """Every plan of the world, oldest first."""
-
-    plans: list[PlanListItem]
-
-
-def list_plans(ctx: ToolContext) -> PlanList:
-    """The world's plans (drafts, the committed plan, superseded and discarded ones), oldest first."""
-    world = ctx.world()
-    return PlanList(
-        plans=[
-            PlanListItem(
-                plan_id=p.id,
-                status=p.status.value,
-                created_at=format_time(p.created_at, world.utc_offset_s),
-                note=p.note,
-                solver=p.plan.solver,
-                vehicles_used=p.plan.vehicles_used,
-                total_distance_km=round(p.plan.distance_m / 1000, 3),
-                orders_served=len(p.plan.assigned_ids()),
-                unassigned=len(p.plan.unassigned),
-            )
-            for p in ctx.store.plans(ctx.world_name)
-        ]
-    )
-
-
-class PlanLookup(RequestModel):
-    """A plan to show."""
-
-    plan: PlanSelector = Field(default="committed", description=_PLAN_FIELD_DOC)
-
-
-def get_plan(ctx: ToolContext, request: PlanLookup | None = None) -> PlanSummary:
-    """One plan's routes with ETAs, unassigned orders and totals (NotFound for a plan of another world)."""
-    req = request or PlanLookup()
-    stored = resolve_plan(ctx, req.plan)
-    return summarize(ctx.world(), stored.plan, stored.id, stored.status)
+def call(name: str, ctx: ToolContext, request: BaseModel | None = None) -> Any:
+    """Run the catalogue tool ``name`` (what the agent's actions do: every door goes through the same entry)."""
+    entry = tool(name)
+    if request is not None and entry.request is not None and not isinstance(request, entry.request):
+        raise TypeError(f"{name} takes a {entry.request.__name__}, got {type(request).__name__}")
+    return entry.run(ctx, request)

@@ -60,6 +60,14 @@ class ToolContext:
             return self
         return replace(self, store=ReadOnlyStore(self.store), dry_run=True)
 
+    def for_request(self) -> ToolContext:
+        """This context for one request (an HTTP or MCP call, a chat turn): the world, committed plan, clock and
+        plan list are read from the store once, and read again only after a write through this context
+        (:class:`RequestStore`). A long-lived context (a chat session) makes one per turn, so it never answers
+        from a stale world."""
+        inner = self.store._store if isinstance(self.store, RequestStore) else self.store
+        return replace(self, store=RequestStore(inner))
+
     def _from_store(self, method: str, what: str) -> Any:
         make = getattr(self.store, method, None)
         if make is None:
@@ -130,6 +138,44 @@ class ReadOnlyStore:
         if name in self.WRITES:
             raise ReadOnlyViolation(f"this was asked as a question, so nothing is recorded ({name} refused)")
         return getattr(self._store, name)
+
+
+class RequestStore:
+    """The store as one request sees it: the world, its committed plan, clock and plans are loaded once; every
+    write (see :attr:`ReadOnlyStore.WRITES`) forgets them, so what the request wrote is read back fresh.
+
+    Facts are still written as field updates under the world's lock (:meth:`tools.sql.SqlStore.update_vehicle`),
+    so a change another request makes meanwhile is merged, never overwritten."""
+
+    CACHED = frozenset({"load_world", "committed_plan", "clock", "plans"})
+
+    def __init__(self, store: DispatchStore) -> None:
+        self._store = store
+        self._cache: dict[tuple[Any, ...], Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.CACHED:
+
+            def read(*args: Any, **kwargs: Any) -> Any:
+                key = (name, args, tuple(sorted(kwargs.items())))
+                if key not in self._cache:
+                    self._cache[key] = getattr(self._store, name)(*args, **kwargs)
+                value = self._cache[key]
+                return list(value) if isinstance(value, list) else value
+
+            return read
+        attr = getattr(self._store, name)
+        if name in ReadOnlyStore.WRITES:
+
+            def write(*args: Any, **kwargs: Any) -> Any:
+                self._cache.clear()
+                try:
+                    return attr(*args, **kwargs)
+                finally:
+                    self._cache.clear()
+
+            return write
+        return attr
 
 
 def parse_user_time(text: str, world: World) -> int:

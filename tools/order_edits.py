@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from copilot.core.domain import MAX_UNITS, Location, OrderKind, Priority, TimeWindow
 from copilot.core.errors import InputError
-from tools.catalog import OrderOut, order_out
+from tools.listings import OrderOut, order_out
 from tools.context import PlanSummary, RequestModel, ToolContext, find_order, parse_user_time
 from tools.events import _started, with_orders
 from tools.lifecycle import replan

@@ -1,6 +1,6 @@
 """The partner doors on the command line: ``keys`` (API keys), ``serve`` (HTTP API) and ``mcp`` (MCP server).
 
-Kept apart from :mod:`copilot.apps.api` and :mod:`copilot.apps.mcp_server` so that building the command
+Kept apart from :mod:`copilot.apps.partner.routes` and :mod:`copilot.apps.mcp_server` so that building the command
 line imports neither FastAPI nor the MCP SDK.
 """
 
@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             import uvicorn
 
-            from copilot.apps.api import create_app
-            from copilot.apps.gate import Limits
+            from copilot.apps.partner.routes import create_app
+            from copilot.apps.partner.gate import Limits
 
             defaults = Limits()
             limits = Limits(
@@ -137,7 +137,7 @@ def _record(k: ApiKey) -> dict[str, object]:
 
 
 def _keys(args: argparse.Namespace, keys: PartnerStore) -> int:
-    from copilot.apps.partners import create_key, parse_scopes
+    from copilot.apps.partner.tenancy import create_key, parse_scopes
 
     if args.keys_command == "create":
         key, rec = create_key(keys, args.partner, parse_scopes(args.scopes), args.note)

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from http_loopback import serve
 
-from copilot.apps.api import create_app
-from copilot.apps.gate import Limits, PartnerLimiter
-from copilot.apps.partners import create_key
+from copilot.apps.partner.routes import create_app
+from copilot.apps.partner.gate import Limits, PartnerLimiter
+from copilot.apps.partner.tenancy import create_key
 from copilot.apps.wiring import make_context
 from tools import events, lifecycle
 from tools.planning import PlanSettings

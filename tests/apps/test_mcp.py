@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from copilot.apps.mcp_server import build_server, http_app
-from copilot.apps.partners import create_key, stored_name
+from copilot.apps.partner.tenancy import create_key, stored_name
 from tools.planning import PlanSettings
 from tools.sql import SqlStore
 from tools.sql.partners import SqlPartnerStore

@@ -13,7 +13,7 @@ queued, so one partner's flood costs the others only the price of a refusal.
 
 Idempotency: a write with ``Idempotency-Key`` claims the key (status 0) with a lease that the gate renews
 while the request runs; the route keeps its reply in the transaction of the change itself
-(:func:`copilot.apps.api` ``commit``), so a crash leaves either nothing (the claim's lease runs out and a
+(:func:`copilot.apps.partner.routes` ``commit``), so a crash leaves either nothing (the claim's lease runs out and a
 retry takes it over) or the change with its reply (a retry replays it).
 """
 
@@ -35,7 +35,7 @@ import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from copilot.apps.partners import Partner, authenticate
+from copilot.apps.partner.tenancy import Partner, authenticate
 from copilot.core.errors import InputError
 from copilot.core.ports import PartnerStore
 
