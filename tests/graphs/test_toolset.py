@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from copilot.core.domain import World
-from graphs.toolset import ACTIONS, _numbers, args_from_text, ground, ids_in_text, new_ids_in_text
+from graphs.grounding import _numbers, args_from_text, ground, ids_in_text, new_ids_in_text
+from graphs.toolset import ACTIONS
 from tools.world_io import read_world
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "worlds"
@@ -126,7 +127,7 @@ def test_query_shape_comes_from_the_words(jl: World) -> None:
 
 
 def test_numbers_inside_ids_are_not_stated_numbers_and_future_questions_are_forecasts(jl: World, hz: World) -> None:
-    from graphs.toolset import _numbers, future_only
+    from graphs.grounding import _numbers, future_only
 
     assert _numbers("HZ-V1 is stuck, 40 minutes behind; P1001 waits") == {40.0}
     assert future_only("129 区未来三天大概有多少单？", jl) and future_only("How many orders next week in region 31?", jl)
@@ -135,7 +136,7 @@ def test_numbers_inside_ids_are_not_stated_numbers_and_future_questions_are_fore
 
 
 def test_questions_about_today_read_the_orders_and_forecast_days_come_from_the_words(jl: World, hz: World) -> None:
-    from graphs.toolset import future_only
+    from graphs.grounding import future_only
 
     text = "How many pickups do we have today?"
     g = ground(ACTIONS["query"], {"source": "history", "metric": "sum"}, hz, text, text, "en")
