@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 
 from copilot.core.domain import MAX_UNITS, Location, OrderKind, Priority, TimeWindow
 from copilot.core.errors import InputError
-from tools.listings import OrderOut, order_out
 from tools.context import PlanSummary, RequestModel, ToolContext, find_order, parse_user_time
 from tools.events import _started, with_orders
 from tools.lifecycle import replan
+from tools.listings import OrderOut, order_out
 
 ROUTING_FIELDS = ("windows", "demand", "service_s", "priority", "required_skill", "kind", "location")
 """Order fields whose change re-plans the day."""

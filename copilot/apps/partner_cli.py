@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             import uvicorn
 
-            from copilot.apps.partner.routes import create_app
             from copilot.apps.partner.gate import Limits
+            from copilot.apps.partner.routes import create_app
 
             defaults = Limits()
             limits = Limits(

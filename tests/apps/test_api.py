@@ -14,8 +14,8 @@ import pytest
 from http_loopback import serve
 from openapi_spec_validator import validate
 
-from copilot.apps.partner.routes import create_app
 from copilot.apps.cli import main
+from copilot.apps.partner.routes import create_app
 from copilot.apps.partner.tenancy import create_key
 from tools.planning import PlanSettings
 from tools.sql import SqlStore

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from http_loopback import serve
 
-from copilot.apps.partner.routes import create_app
 from copilot.apps.partner.gate import Limits, PartnerLimiter
+from copilot.apps.partner.routes import create_app
 from copilot.apps.partner.tenancy import create_key
 from copilot.apps.wiring import make_context
 from tools import events, lifecycle

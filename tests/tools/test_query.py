@@ -344,8 +344,8 @@ def test_mcp_tool_and_http_route(jl_ctx: ToolContext, hist: pd.DataFrame) -> Non
     from fastapi.testclient import TestClient
     from mcp.server.mcpserver.exceptions import ToolError
 
-    from copilot.apps.partner.routes import create_app
     from copilot.apps.mcp_server import TOOLS, McpTools
+    from copilot.apps.partner.routes import create_app
     from copilot.apps.partner.tenancy import create_key, stored_name
     from tools.sql.partners import SqlPartnerStore
 

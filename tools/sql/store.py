@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import TypeVar
 
 from sqlalchemy import Connection, RootTransaction, delete, exc, func, insert, select, update
 
@@ -27,30 +26,11 @@ from copilot.core.errors import ConfigurationError, CopilotError, ImportFailed, 
 from copilot.core.faults import crash_point
 from copilot.core.ports import AuditEntry, StoredPlan, UndoneFact
 from tools.sql import engine as eng
+from tools.sql import facts, rows
 from tools.sql import queries as q
-from tools.sql import rows
 from tools.sql.aggregates import DataQueries
 from tools.sql.history import HistoryQueries
-from tools.sql.schema import audit_log, history, order_windows, orders, plans, vehicles, worlds
-
-
-def _changes(old: object, new: object) -> str:
-    """A readable list of the fields that differ between two dataclass instances."""
-
-    def show(value: object) -> str:
-        return repr(sorted(value)) if isinstance(value, frozenset) else repr(value)
-
-    diffs = [
-        f"{f.name}: {show(getattr(old, f.name))} -> {show(getattr(new, f.name))}"
-        for f in dataclasses.fields(old)  # type: ignore[arg-type]
-        if getattr(old, f.name) != getattr(new, f.name)
-    ]
-    return "; ".join(diffs) or "no change"
-
-
-_KEYS = ("world_id", "id", "position")
-_WINDOWS = "windows"  # key of an order's windows in an audit row's before/after
-_T = TypeVar("_T", Order, Vehicle)
+from tools.sql.schema import audit_log, history, orders, plans, vehicles, worlds
 
 
 class _Unit:
@@ -61,17 +41,6 @@ class _Unit:
     def __init__(self) -> None:
         self.conn: Connection | None = None
         self.tx: RootTransaction | None = None
-
-
-def _apply(stored: _T, base: _T, wanted: _T) -> _T:
-    """``stored`` with the fields that ``wanted`` changes against ``base`` (a field update on the current row)."""
-    fields = dataclasses.fields(wanted)
-    return dataclasses.replace(stored, **{f.name: getattr(wanted, f.name) for f in fields if getattr(wanted, f.name) != getattr(base, f.name)})
-
-
-def _changed_columns(old: dict[str, object], new: dict[str, object]) -> dict[str, object]:
-    """The columns of ``new`` whose value differs from ``old`` (keys excluded): a field update, not a row rewrite."""
-    return {k: v for k, v in new.items() if k not in _KEYS and old.get(k) != v}
 
 
 class SqlStore:
@@ -294,16 +263,16 @@ class SqlStore:
             stored = current.vehicle(vehicle.id)
             old = stored if base is None else base
             # only the fields this change sets are written: a concurrent change to another field stays
-            new = _apply(stored, old, vehicle)
+            new = facts.apply_fields(stored, old, vehicle)
             dataclasses.replace(current, vehicles=tuple(new if v.id == vehicle.id else v for v in current.vehicles))  # validates
             old_row = rows.vehicle_row(wid, 0, stored)
-            values = _changed_columns(old_row, rows.vehicle_row(wid, 0, new))
+            values = facts.changed_columns(old_row, rows.vehicle_row(wid, 0, new))
             if values:
                 conn.execute(update(vehicles).where(vehicles.c.world_id == wid, vehicles.c.id == vehicle.id).values(**values))
             q.touch(conn, wid, self._now())
             before = {k: old_row[k] for k in values}
             self._audit(
-                conn, world, "update_vehicle", f"vehicle {vehicle.id}: {_changes(stored, new)}", actor, subject=f"vehicle:{vehicle.id}", before=before, after=values
+                conn, world, "update_vehicle", f"vehicle {vehicle.id}: {facts.changes(stored, new)}", actor, subject=f"vehicle:{vehicle.id}", before=before, after=values
             )
 
     def update_order(self, world: str, order: Order, *, actor: str | None = None, base: Order | None = None) -> None:
@@ -314,26 +283,20 @@ class SqlStore:
             current = q.load_world(conn, world)
             stored = current.order(order.id)
             old = stored if base is None else base
-            new = _apply(stored, old, order)
+            new = facts.apply_fields(stored, old, order)
             dataclasses.replace(current, orders=tuple(new if o.id == order.id else o for o in current.orders))  # validates
             old_row = rows.order_row(wid, 0, stored)
-            values = _changed_columns(old_row, rows.order_row(wid, 0, new))
+            values = facts.changed_columns(old_row, rows.order_row(wid, 0, new))
             if values:
                 conn.execute(update(orders).where(orders.c.world_id == wid, orders.c.id == order.id).values(**values))
             before: dict[str, object] = {k: old_row[k] for k in values}
             after: dict[str, object] = dict(values)
             if new.windows != stored.windows:
-                self._write_windows(conn, wid, order.id, [(w.start, w.end) for w in new.windows])
-                before[_WINDOWS] = [[w.start, w.end] for w in stored.windows]
-                after[_WINDOWS] = [[w.start, w.end] for w in new.windows]
+                facts.write_windows(conn, wid, order.id, [(w.start, w.end) for w in new.windows])
+                before[facts.WINDOWS] = [[w.start, w.end] for w in stored.windows]
+                after[facts.WINDOWS] = [[w.start, w.end] for w in new.windows]
             q.touch(conn, wid, self._now())
-            self._audit(conn, world, "update_order", f"order {order.id}: {_changes(stored, new)}", actor, subject=f"order:{order.id}", before=before, after=after)
-
-    @staticmethod
-    def _write_windows(conn: Connection, wid: int, order_id: str, windows: Sequence[Sequence[int]]) -> None:
-        conn.execute(delete(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == order_id))
-        items = [{"world_id": wid, "order_id": order_id, "seq": i, "start_at": int(a), "end_at": int(b)} for i, (a, b) in enumerate(windows)]
-        q.insert_rows(conn, order_windows, items)
+            self._audit(conn, world, "update_order", f"order {order.id}: {facts.changes(stored, new)}", actor, subject=f"order:{order.id}", before=before, after=after)
 
     def add_order(self, world: str, order: Order, *, actor: str | None = None) -> None:
         """Add one new order to a stored world."""
@@ -369,38 +332,7 @@ class SqlStore:
             row = conn.execute(query.order_by(audit_log.c.id.desc()).limit(1)).mappings().first()
             if row is None:
                 raise InputError(f"there is no recorded change{' of ' + subject.replace(':', ' ') if subject else ''} to undo")
-            kind, _, key = str(row["subject"]).partition(":")
-            table = vehicles if kind == "vehicle" else orders
-            current = conn.execute(select(table).where(table.c.world_id == wid, table.c.id == key)).mappings().first()
-            if current is None:
-                raise InputError(f"{kind} {key} no longer exists")
-            before, after = dict(row["before"] or {}), dict(row["after"] or {})
-            reverted, kept = [], []
-            values: dict[str, object] = {}
-            for col, old in before.items():
-                if col == _WINDOWS:
-                    stored_windows = [
-                        [w["start_at"], w["end_at"]]
-                        for w in conn.execute(
-                            select(order_windows).where(order_windows.c.world_id == wid, order_windows.c.order_id == key).order_by(order_windows.c.seq)
-                        ).mappings()
-                    ]
-                    if stored_windows == after.get(col):
-                        self._write_windows(conn, wid, key, old)
-                        reverted.append("windows")
-                    else:
-                        kept.append("windows")
-                    continue
-                now = current[col]
-                if isinstance(now, list | tuple | set | frozenset):
-                    now = sorted(now)
-                if now == after.get(col):
-                    values[col] = old
-                    reverted.append(col)
-                else:
-                    kept.append(col)
-            if values:
-                conn.execute(update(table).where(table.c.world_id == wid, table.c.id == key).values(**values))
+            reverted, kept = facts.revert_fields(conn, wid, str(row["subject"]), dict(row["before"] or {}), dict(row["after"] or {}))
             q.load_world(conn, world)  # the world must still be valid (loading validates it)
             q.touch(conn, wid, self._now())
             detail = f"undid #{row['id']} ({row['detail']}): " + (", ".join(reverted) or "nothing") + (f"; kept (changed since): {', '.join(kept)}" if kept else "")

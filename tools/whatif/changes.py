@@ -1,55 +1,31 @@
-"""What-if sandbox: apply hypothetical changes to a copy of the world, plan it, and compare with the baseline.
+"""The changes a what-if can make, and :func:`apply_changes`, which makes them on a copy of the world.
 
-Nothing here writes to the store: the world is copied (frozen dataclasses, :func:`dataclasses.replace`),
-planned in memory with the same planning code as a real re-plan (from the current time, keeping work
-that has started), and measured with :func:`tools.kpis.plan_kpis`. The baseline is the committed plan,
-or a fresh plan of the unchanged world when nothing is committed (the result says which).
-
-Changes, applied in the order given:
-
-* ``add_vehicles`` - copies of a template vehicle (new ids ``WHATIF-1``, ``WHATIF-2``, ...);
-* ``remove_vehicles`` - the vehicles take no work (from the current time; started work stays done);
-* ``change_shift`` - new shift start and/or end for some vehicles or all;
-* ``scale_demand`` - every order not yet started carries ``factor`` times its parcels (rounded up, at least 1);
-* ``remove_orders`` - the orders are dropped (a pickup-and-delivery pair goes as a whole);
-* ``delay_vehicle`` - the vehicle starts nothing before the current time (or its shift start) + minutes;
-* ``fleet_size`` - only ``count`` vehicles stay on the road;
-* ``resample_orders`` - the day gets exactly ``count`` active orders: a seeded random choice of the orders
-  not yet started is dropped, or copies of randomly drawn ones are added, each moved a random distance up
-  to ``jitter_m`` (a smoothed bootstrap of the day's own orders: the count changes, where and when
-  customers want service follows the day).
-
-:func:`plan_changes` is the planning step of a what-if (apply the changes, plan the changed copy); scenario
-scripts (:mod:`copilot.apps.scenario`) call it too, so their numbers are this tool's numbers.
-:func:`forecast_day` turns a demand forecast (:mod:`tools.forecast`) into a ``resample_orders`` change.
+Each change is a request model (``kind`` tells them apart in :data:`Change`); applying one returns the changed
+copy and the change in words. What the current time freezes (work started, routes on the road) follows the
+planner's own rule (:func:`tools.planning.frozen_state`).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
 from copilot.core.domain import MAX_UNITS, Location, Order, OrderKind, Plan, TimeWindow, Vehicle, World
 from copilot.core.errors import InputError
-from copilot.core.forecasting import MAX_HORIZON_DAYS, parse_day
 from copilot.core.units import format_clock, haversine_m, travel_seconds
-from tools.context import RequestModel, ToolContext, UnassignedOut, find_order, find_vehicle, parse_user_time
-from tools.forecast import ForecastRequest, HistoryRequest, forecast_demand, history_volume
-from tools.kpis import Kpis, plan_kpis
-from tools.planning import PlanningDeps, PlanSettings, frozen_state, plan_world
+from tools.context import RequestModel, find_order, find_vehicle, parse_user_time
+from tools.planning import frozen_state
 
 NEW_VEHICLE_PREFIX = "WHATIF-"
 MAX_RESAMPLED_ORDERS = 3000  # a what-if day is planned within one request: a bounded amount of work
 NEW_ORDER_PREFIX = "WHATIF-O"
 
 # --------------------------------------------------------------------------------------------------
-# Request
+# The changes
 # --------------------------------------------------------------------------------------------------
 
 
@@ -127,81 +103,6 @@ class ResampleOrders(RequestModel):
 
 
 Change = Annotated[AddVehicles | RemoveVehicles | ChangeShift | ScaleDemand | RemoveOrders | DelayVehicle | FleetSize | ResampleOrders, Field(discriminator="kind")]
-
-
-class WhatIfRequest(RequestModel):
-    """Hypothetical changes to try on a copy of the world; nothing is saved."""
-
-    changes: list[Change] = Field(min_length=1, max_length=20, description="changes, applied in this order")
-
-
-# --------------------------------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------------------------------
-
-
-class KpiDeltas(BaseModel):
-    """Scenario minus baseline for every key figure (None where either side has no value)."""
-
-    vehicles_total: int
-    vehicles_available: int
-    vehicles_used: int
-    total_distance_km: float
-    driving_time_min: float
-    on_time_share: float | None
-    late_visits: int
-    utilisation: float | None
-    peak_load_share: float | None
-    orders_served: int
-    parcels_served: int
-    unassigned_count: int
-    not_in_plan_count: int
-    order_count: int
-    cancelled_count: int
-
-
-class WhatIfResult(BaseModel):
-    """The scenario's key figures against the baseline's. Nothing was saved: the store is unchanged."""
-
-    scenario: Kpis = Field(description="key figures of the scenario plan (not stored: plan_id is None)")
-    baseline: Kpis = Field(description="key figures of the baseline plan")
-    baseline_source: Literal["committed", "fresh_plan"] = Field(
-        description="committed: the dispatched plan; fresh_plan: no plan is committed, so the unchanged world was planned the same way for comparison"
-    )
-    deltas: KpiDeltas = Field(description="scenario minus baseline")
-    changes: list[str] = Field(description="the changes applied, in words")
-    unassigned: list[UnassignedOut] = Field(description="orders the scenario plan leaves out, with the reason")
-    stops_per_vehicle: dict[str, int] = Field(description="stops per vehicle in the scenario plan (vehicles with stops only)")
-    clock: str | None = Field(default=None, description="the current time the scenario was planned from, HH:MM local (None: the whole day)")
-    saved: bool = Field(default=False, description="always False: a what-if never changes the store")
-
-    _scenario: Scenario | None = PrivateAttr(default=None)
-
-    @property
-    def scenario_world(self) -> World:
-        """The changed world (not stored)."""
-        assert self._scenario is not None, "result was not made by what_if"
-        return self._scenario.world
-
-    @property
-    def scenario_plan(self) -> Plan:
-        """The scenario plan (not stored)."""
-        assert self._scenario is not None, "result was not made by what_if"
-        return self._scenario.plan
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """A planned scenario and its baseline, in domain objects."""
-
-    world: World
-    plan: Plan
-    baseline_world: World
-    baseline_plan: Plan
-    baseline_source: Literal["committed", "fresh_plan"]
-    baseline_plan_id: int | None
-    changes: tuple[str, ...]
-    clock: int | None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -480,175 +381,3 @@ def apply_changes(world: World, changes: list[Change], *, clock: int | None = No
             raise InputError(f"unknown change {ch!r}")
         words.append(w)
     return world, words
-
-
-# --------------------------------------------------------------------------------------------------
-# Running a scenario
-# --------------------------------------------------------------------------------------------------
-
-
-def plan_changes(
-    world: World, changes: Sequence[Change], deps: PlanningDeps, settings: PlanSettings, *, clock: int | None = None, committed: Plan | None = None
-) -> tuple[World, Plan, list[str]]:
-    """Apply ``changes`` to a copy of ``world`` and plan it: from ``clock`` continuing ``committed`` when a clock is set, else the whole day.
-
-    The planning step of :func:`run_scenario`; returns the changed world, its plan and the changes in words.
-    """
-    changed, words = apply_changes(world, list(changes), clock=clock, committed=committed)
-    plan = plan_world(changed, deps, settings, clock=clock, committed=committed if clock is not None else None)
-    return changed, plan, words
-
-
-def run_scenario(ctx: ToolContext, request: WhatIfRequest) -> Scenario:
-    """Apply the changes to a copy of the world, plan it and plan (or read) the baseline; reads the store only."""
-    world = ctx.world()
-    clock = ctx.clock()
-    stored = ctx.committed()
-    committed = stored.plan if stored is not None else None
-    changed, plan, words = plan_changes(world, request.changes, ctx.planning, ctx.settings, clock=clock, committed=committed)
-    if stored is not None:
-        return Scenario(changed, plan, world, stored.plan, "committed", stored.id, tuple(words), clock)
-    baseline = plan_world(world, ctx.planning, ctx.settings, clock=clock)
-    return Scenario(changed, plan, world, baseline, "fresh_plan", None, tuple(words), clock)
-
-
-def _delta(a: float | None, b: float | None, digits: int) -> float | None:
-    return None if a is None or b is None else round(a - b, digits)
-
-
-def kpi_deltas(scenario: Kpis, baseline: Kpis) -> KpiDeltas:
-    """Scenario minus baseline, field by field."""
-    return KpiDeltas(
-        vehicles_total=scenario.vehicles_total - baseline.vehicles_total,
-        vehicles_available=scenario.vehicles_available - baseline.vehicles_available,
-        vehicles_used=scenario.vehicles_used - baseline.vehicles_used,
-        total_distance_km=round(scenario.total_distance_km - baseline.total_distance_km, 3),
-        driving_time_min=round(scenario.driving_time_min - baseline.driving_time_min, 1),
-        on_time_share=_delta(scenario.on_time_share, baseline.on_time_share, 3),
-        late_visits=scenario.late_visits - baseline.late_visits,
-        utilisation=_delta(scenario.utilisation, baseline.utilisation, 3),
-        peak_load_share=_delta(scenario.peak_load_share, baseline.peak_load_share, 3),
-        orders_served=scenario.orders_served - baseline.orders_served,
-        parcels_served=scenario.parcels_served - baseline.parcels_served,
-        unassigned_count=scenario.unassigned_count - baseline.unassigned_count,
-        not_in_plan_count=scenario.not_in_plan_count - baseline.not_in_plan_count,
-        order_count=scenario.order_count - baseline.order_count,
-        cancelled_count=scenario.cancelled_count - baseline.cancelled_count,
-    )
-
-
-def what_if(ctx: ToolContext, request: WhatIfRequest) -> WhatIfResult:
-    """Try hypothetical changes on a copy of the world and compare the resulting plan with the baseline. Saves nothing."""
-    sc = run_scenario(ctx, request)
-    scenario = plan_kpis(sc.world, sc.plan)
-    baseline = plan_kpis(sc.baseline_world, sc.baseline_plan)
-    if sc.baseline_plan_id is not None:
-        baseline = baseline.model_copy(update={"plan_id": sc.baseline_plan_id, "plan_status": "committed"})
-    result = WhatIfResult(
-        scenario=scenario,
-        baseline=baseline,
-        baseline_source=sc.baseline_source,
-        deltas=kpi_deltas(scenario, baseline),
-        changes=list(sc.changes),
-        unassigned=[UnassignedOut(order_id=u.order_id, reason=u.reason) for u in sc.plan.unassigned],
-        stops_per_vehicle={r.vehicle_id: len(r.visits) for r in sc.plan.routes if r.visits},
-        clock=format_clock(sc.clock, sc.world.utc_offset_s) if sc.clock is not None else None,
-    )
-    result._scenario = sc
-    return result
-
-
-# --------------------------------------------------------------------------------------------------
-# A forecast-driven day
-# --------------------------------------------------------------------------------------------------
-
-
-class ForecastDayRequest(RequestModel):
-    """A day whose number of orders follows the demand forecast of the world's history."""
-
-    series: list[str] | None = Field(default=None, description="history series whose forecasts add up to the day's volume (default: every series)")
-    day: str | None = Field(
-        default=None, description="ISO date to forecast (default: the world's date when the history ends 1 to 28 days before it, else the day after the history)"
-    )
-    mode: Literal["volume", "relative"] = Field(
-        default="volume",
-        description="volume: the day gets as many orders as the forecast; relative: the day's orders are scaled by forecast / mean daily volume of the "
-        "last window_days history days (for history that is not the station's own, or counts in other units)",
-    )
-    window_days: int = Field(default=28, ge=1, le=366, description="relative mode: how many of the last history days make the reference mean")
-    seed: int = Field(default=0, description="seed of the resample_orders change")
-
-
-class ForecastDayOut(BaseModel):
-    """How many orders the forecast gives the day, and the change that makes the world so."""
-
-    day: str = Field(description="the forecast day, ISO date")
-    series: list[str]
-    mode: Literal["volume", "relative"]
-    forecast: float = Field(description="sum over the series of forecast_demand's point forecast for the day")
-    reference: float | None = Field(default=None, description="relative mode: mean daily volume over the last window_days history days (sum over the series)")
-    orders_before: int = Field(description="active orders of the world")
-    count: int = Field(description="active orders of the forecast-driven day (rounded to a whole order)")
-    models: list[str] = Field(description="the forecast model of each series")
-    change: ResampleOrders = Field(description="the change to apply (a what-if or a scenario variant)")
-    words: str
-
-
-def forecast_day(ctx: ToolContext, request: ForecastDayRequest) -> ForecastDayOut:
-    """The order count of a forecast-driven day from :func:`tools.forecast.forecast_demand`, as a ``resample_orders`` change.
-
-    ``volume`` mode: count = round(sum of the series' point forecasts for the day). ``relative`` mode:
-    count = round(active orders x forecast / reference), with reference the mean daily volume of the
-    series over their last ``window_days`` history days (from :func:`tools.forecast.history_volume`).
-    Reads only; the world itself is not changed.
-    """
-    world = ctx.world()
-    reader = ctx.history_reader()
-    known = {s.key: s for s in reader.series(ctx.world_name)}
-    keys = list(dict.fromkeys(reader.resolve(ctx.world_name, s) for s in request.series)) if request.series else list(known)
-    if not keys:
-        raise InputError(f"world {ctx.world_name!r} has no history to forecast from; import history first (logistics-copilot forecast import)")
-    ends = {k: date.fromisoformat(known[k].last) for k in keys}
-    if request.day is not None:
-        day = parse_day(request.day, "day")
-    else:
-        own = parse_day(world.date, "the world's date") if world.date else None
-        fits = own is not None and all(1 <= (own - e).days <= MAX_HORIZON_DAYS for e in ends.values())
-        day = own if fits and own is not None else max(ends.values()) + timedelta(days=1)
-    total = 0.0
-    models: list[str] = []
-    for k in keys:
-        h = (day - ends[k]).days
-        if not 1 <= h <= MAX_HORIZON_DAYS:
-            raise InputError(f"{day} is {h} day(s) after the history of series {k!r} ends ({ends[k]}); a forecast needs a day 1 to {MAX_HORIZON_DAYS} days after it")
-        fc = forecast_demand(ctx, ForecastRequest(series=k, days=h))
-        total += fc.days[-1].forecast
-        models.append(f"{k}: {fc.model}")
-    active = len(world.active_orders())
-    reference: float | None = None
-    if request.mode == "volume":
-        count = round(total)
-        how = f"forecast {total:.1f} order(s) for {day}"
-    else:
-        reference = 0.0
-        for k in keys:
-            start = ends[k] - timedelta(days=request.window_days - 1)
-            reference += history_volume(ctx, HistoryRequest(series=k, start=start.isoformat(), end=ends[k].isoformat())).total / request.window_days
-        if reference <= 0:
-            raise InputError(f"the last {request.window_days} history day(s) of {', '.join(keys)} hold no volume; relative mode needs a positive reference")
-        count = round(active * total / reference)
-        how = f"forecast {total:.1f} for {day} against a mean of {reference:.1f} a day over the last {request.window_days} day(s)"
-        how += f": x{total / reference:.3f} on {active} order(s)"
-    change = ResampleOrders(count=count, seed=request.seed)
-    return ForecastDayOut(
-        day=day.isoformat(),
-        series=keys,
-        mode=request.mode,
-        forecast=round(total, 1),
-        reference=round(reference, 3) if reference is not None else None,
-        orders_before=active,
-        count=count,
-        models=models,
-        change=change,
-        words=f"forecast-driven day ({', '.join(keys)}): {how} -> {count} order(s)",
-    )
