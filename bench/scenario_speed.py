@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from copilot.apps.scenario import BASE, Scenario, _Job, _run_job, load_base_world, resolve_scenario, run_scenarios  # noqa: E402
+from copilot.apps.scenario import BASE, Scenario, load_base_world, resolve_scenario, run_scenarios  # noqa: E402
+from copilot.apps.scenario.executors import _Job, _run_job  # noqa: E402
 
 TARGET = 0.6
 

@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_partner_command(args)
         if args.command == "eval":
-            from copilot.apps.evaluate import cmd_eval
+            from copilot.apps.eval.runner import cmd_eval
 
             return cmd_eval(args)
         if args.command == "chat":

@@ -15,30 +15,12 @@ from typing import Any
 import pytest
 
 from copilot.apps.cli import main
-from copilot.apps.eval_checks import (
-    CheckState,
-    FoundNumber,
-    answer_language,
-    evaluate_check,
-    extract_numbers,
-    extract_times,
-    mentions_id,
-    mentions_number,
-    number_matches,
-    take_snapshot,
-)
-from copilot.apps.evaluate import (
-    AgentFactory,
-    ProgressEvent,
-    Task,
-    TaskFileError,
-    build_report,
-    load_tasks,
-    parse_tasks,
-    percentile,
-    run_eval,
-    select_tasks,
-)
+from copilot.apps.eval.answers import FoundNumber, answer_language, extract_numbers, extract_times, mentions_id, mentions_number, number_matches
+from copilot.apps.eval.checks import evaluate_check
+from copilot.apps.eval.report import build_report, percentile
+from copilot.apps.eval.runner import ProgressEvent, run_eval
+from copilot.apps.eval.state import CheckState, take_snapshot
+from copilot.apps.eval.tasks import AgentFactory, Task, TaskFileError, load_tasks, parse_tasks, select_tasks
 from copilot.apps.wiring import make_deps
 from copilot.core.domain import Plan, PlanStatus, Route, Visit
 from copilot.core.units import format_clock, format_time
@@ -401,7 +383,7 @@ def test_plan_feasible_fails_on_a_tampered_plan_and_says_why(tiny_ctx: ToolConte
     tampered = Plan((replace(route, visits=(early, *route.visits[1:])), *committed.plan.routes[1:]), committed.plan.unassigned)
     tiny_ctx.store.save_plan(tiny_ctx.world_name, tampered, PlanStatus.DRAFT)
     ok, detail = _check(tiny_ctx, before, {"check": "plan_feasible", "plan": "draft"})
-    assert not ok and "travel_time" in detail and "recomputation" in detail and "stored ETA" in detail
+    assert not ok and "travel_time" in detail and "recomputation" in detail and "cannot arrive before" in detail
     heavy = replace(route.visits[-1], load_after=route.visits[-1].load_after + 1)
     tampered = Plan((replace(route, visits=(*route.visits[:-1], heavy)), *committed.plan.routes[1:]), committed.plan.unassigned)
     tiny_ctx.store.save_plan(tiny_ctx.world_name, tampered, PlanStatus.DRAFT)

@@ -16,9 +16,10 @@ from copilot.core.errors import InputError
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext, parse_user_time
+from tools.forecast_day import ForecastDayRequest
 from tools.planning import PlanningDeps
 from tools.sql import SqlStore
-from tools.whatif import AddVehicles, ChangeShift, ForecastDayRequest, RemoveVehicles, ResampleOrders, ScaleDemand, WhatIfRequest, apply_changes, what_if
+from tools.whatif import AddVehicles, ChangeShift, RemoveVehicles, ResampleOrders, ScaleDemand, WhatIfRequest, apply_changes, what_if
 from tools.world_io import read_world
 
 DATA = Path(__file__).resolve().parents[1] / "data"
