@@ -12,6 +12,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from tools.context import PlanSummary, RouteOut, UnassignedOut
+
 
 class ScriptedChat(BaseChatModel):
     """Returns scripted replies in order; records every prompt and the call options."""
@@ -38,3 +40,20 @@ class ScriptedChat(BaseChatModel):
 
 def act(*names: str, mode: str = "do") -> str:
     return json.dumps({"mode": mode, "action": names[0], "then": names[1] if len(names) > 1 else "none"})
+
+
+def plan_summary(plan_id: int = 4) -> PlanSummary:
+    """A small draft's summary: one route (V9, two stops), one idle vehicle (V8), one unassigned order (O3)."""
+    return PlanSummary(
+        plan_id=plan_id,
+        status="draft",
+        vehicles_used=1,
+        total_distance_km=12.5,
+        orders_served=2,
+        unassigned=[UnassignedOut(order_id="O3", reason="no vehicle available")],
+        routes=[
+            RouteOut(vehicle_id="V9", stops=["O1", "O2"], etas=["09:00", "09:30"], distance_km=12.5, start="08:00", end="10:00"),
+            RouteOut(vehicle_id="V8", stops=[], etas=[], distance_km=0.0, start="08:00", end="08:00"),
+        ],
+        solver="test",
+    )

@@ -71,16 +71,13 @@ class ChatSession:
         self.store = store
         self.world_name = world_name
         self._status: Any = None
-        self._last_outcome: Any = None
-        agent.on_event = self._on_event
 
     def _on_event(self, what: str, payload: Any) -> None:
+        """The agent's progress during a turn, shown in the status line."""
         if what == "action" and self._status is not None:
             self._status.update(f"[dim]{'working on: ' + str(payload) if payload != 'chat' else 'answering'}...[/]")
         elif what == "approval" and self._status is not None:
             self._status.update(f"[dim]your answer to the draft: {payload}...[/]")
-        elif what == "outcome":
-            self._last_outcome = payload
 
     def command(self, line: str) -> bool:
         """Handle a /command; False means quit."""
@@ -119,17 +116,15 @@ class ChatSession:
         self.console.print(f"route map of plan #{chosen.id} written: {html_path}" + (f" and {png_path}" if png_path else ""))
 
     def send(self, text: str) -> None:
-        """One dispatcher message: show progress, the reply, and any plan change."""
-        self._last_outcome = None
+        """One dispatcher message: show progress, the reply, and any plan change (the turn's plan summary)."""
         with self.console.status("[dim]thinking...[/]") as status:
             self._status = status
             try:
-                result = self.agent.turn(self.thread, text)
+                result = self.agent.turn(self.thread, text, on_event=self._on_event)
             finally:
                 self._status = None
         self.console.print(Panel(result.answer, title="copilot", title_align="left", border_style="cyan"))
-        data = getattr(self._last_outcome, "data", None)
-        summary = getattr(data, "draft", None) or (data if hasattr(data, "routes") and hasattr(data, "plan_id") else None)
+        summary = result.plan_summary
         if summary is not None:
             self.console.print(_routes_table(summary, f"routes of plan #{summary.plan_id}"))
             self.console.print(_kpi_panel(summary))

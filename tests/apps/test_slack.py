@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import ScriptedChat, act
+from fakes import ScriptedChat, act, plan_summary
 from slack_sdk import WebClient
 
 from copilot.apps.cli import main
@@ -47,8 +47,9 @@ from copilot.apps.slack_bot import (
     thread_id,
 )
 from copilot.core.errors import ConfigurationError
-from graphs.agent import DispatcherGraph
+from graphs.agent import DispatcherGraph, TurnResult
 from graphs.checkpoint import sqlite_checkpointer
+from graphs.toolset import Outcome
 from solvers.auto import AutoSolver
 from solvers.checker import PlanChecker
 from tools.context import ToolContext
@@ -296,6 +297,9 @@ def test_mention_draft_approve_button_commits_and_uploads_the_route_map(make_bot
     assert posted["text"].startswith("Draft plan #1") and posted["_token"] == "xoxb-test"
     assert _buttons(posted) == [APPROVE, REJECT, ROUTE_MAP]
     assert {e["value"] for b in posted["blocks"] if b["type"] == "actions" for e in b["elements"]} == {"1"}
+    table = [b["text"]["text"] for b in posted["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")]
+    used = [r.vehicle_id for r in bot.ctx.store.get_plan(1).plan.routes if r.visits]
+    assert len(table) == 1 and table[0].startswith("```vehicle") and used and all(v in table[0] for v in used)  # the draft's route table
     assert bot.model.seen[0][0][-1].content == "Plan today's routes."  # the mention itself is not part of the message
     assert [(h["user"], h["action"]) for h in bot.door.agent.history(thread_id(TEAM, "C1", root))] == [("Plan today's routes.", "plan")]
     # the draft's route map: upload URL, the PNG itself, then the upload completed into the same thread
@@ -345,6 +349,44 @@ def test_dm_reject_and_map_buttons_thread_replies_and_the_map_command(make_bot: 
     assert reply["channel"] == "D1" and reply["thread_ts"] == root and not bot.model.script
     assert [h["action"] for h in bot.door.agent.history(thread_id(TEAM, "D1", root))] == ["plan", "discard", "chat"]
     assert len(bot.slack.of("chat.postMessage")) == 3
+
+
+class _Posts:
+    """The Web API calls the door makes, kept (a stand-in for slack_sdk's WebClient)."""
+
+    def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+
+    def chat_postMessage(self, **params: Any) -> None:
+        self.posted.append(params)
+
+
+def test_a_message_renders_the_turns_plan_summary_and_passes_its_actor(ctx: ToolContext) -> None:
+    summary = plan_summary()
+    calls: list[dict[str, Any]] = []
+
+    class Agent:
+        """Answers every message with a plan summary; fails if anyone changed its tool context."""
+
+        def __init__(self) -> None:
+            self.ctx = ctx
+
+        def turn(self, thread: str, text: str, *, actor: str | None = None, store: Any = None) -> TurnResult:
+            assert self.ctx.actor == "dispatcher" and self.ctx.store is ctx.store  # the actor and the store come with the call
+            calls.append({"thread": thread, "actor": actor, "store": store})
+            return TurnResult(answer="Draft plan #4: 2 orders on 1 vehicles.", outcome=Outcome("plan", data=summary, draft_id=4), plan_summary=summary)
+
+    door = SlackDoor(Agent(), ctx.store, ctx.world_name, ApprovalPolicy(approvers=frozenset({"U1"})))
+    client = _Posts()
+    door.on_message(client, team=TEAM, channel="C1", user="U1", text="plan the day", ts="1.1", thread_ts=None)  # type: ignore[arg-type]
+    door.on_message(client, team=TEAM, channel="C1", user="U7", text="plan the day", ts="1.2", thread_ts=None)  # type: ignore[arg-type]
+    for message in client.posted:
+        table = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("```")]
+        assert len(table) == 1 and "V9" in table[0] and "12.5" in table[0] and "V8" not in table[0]  # idle vehicles left out
+        assert _buttons(message) == []  # nothing waits for approval
+    assert [(c["thread"], c["actor"]) for c in calls] == [(thread_id(TEAM, "C1", "1.1"), "slack:U1"), (thread_id(TEAM, "C1", "1.2"), "slack:U7")]
+    assert calls[0]["store"] is None and calls[1]["store"] is not None  # a non-approver's turn runs on a store that refuses decisions
+    assert ctx.actor == "dispatcher"
 
 
 def test_bad_signatures_and_stale_timestamps_are_rejected_before_the_agent(make_bot: Callable[[list[str]], Bot]) -> None:

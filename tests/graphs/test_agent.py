@@ -192,9 +192,9 @@ def test_decide_draft_approves_without_asking_the_model(ctx: ToolContext) -> Non
     first = g.turn("t", "plan the day")
     assert first.awaiting_approval
     calls_before = len(model.seen)
-    ctx.actor = "slack:U1"
-    out = g.decide_draft("t", True)
+    out = g.decide_draft("t", True, actor="slack:U1")
     assert len(model.seen) == calls_before  # the decision was explicit: no model call
+    assert ctx.actor == "dispatcher" and g.ctx is ctx  # the actor came with the call: the agent's context is unchanged
     assert not out.awaiting_approval and "dispatched" in out.answer
     assert statuses(ctx) == ["committed"]
     assert out.tool_calls == [{"tool": "dispatch", "args": {"plan_id": 1}, "ok": True, "error": None}]
@@ -202,6 +202,34 @@ def test_decide_draft_approves_without_asking_the_model(ctx: ToolContext) -> Non
     assert [h["action"] for h in g.history("t")] == ["plan", "dispatch"]
     with pytest.raises(InputError, match="no draft is waiting"):
         g.decide_draft("t", True)
+
+
+def test_two_turns_with_different_actors_each_record_their_own_actor(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("plan"), act("breakdown")])
+    assert g.turn("a", "plan the day", actor="slack:U1").awaiting_approval
+    assert g.turn("b", "V1 broke down", actor="slack:U2").awaiting_approval
+    g.decide_draft("b", False)  # no actor given: the tool context's own
+    trail = [(e.action, e.actor) for e in ctx.store.audit(ctx.world_name) if e.action != "import_world"]
+    assert trail == [("save_plan", "slack:U1"), ("update_vehicle", "slack:U2"), ("save_plan", "slack:U2"), ("discard_plan", "dispatcher")]
+    assert ctx.actor == "dispatcher"
+
+
+def test_the_turn_result_carries_the_outcome_and_its_plan_summary(ctx: ToolContext) -> None:
+    g, _ = graph(ctx, [act("plan"), json.dumps({"answer": "other"}), act("kpis")])
+    seen: list[str] = []
+    first = g.turn("t", "plan the day", on_event=lambda what, _: seen.append(what))
+    assert first.outcome is not None and first.outcome.action == "plan" and first.outcome.draft_id == 1
+    assert first.plan_summary is not None and first.plan_summary.plan_id == 1 and first.plan_summary.status == "draft"
+    assert first.plan_summary.routes and seen == ["action", "outcome"]  # this call's own progress callback
+    # a fact's outcome carries its re-planned draft: that is the plan summary
+    g2, _ = graph(ctx, [act("breakdown")])
+    fact = g2.turn("u", "V1 broke down")
+    assert fact.outcome is not None and fact.plan_summary is fact.outcome.data.draft and fact.plan_summary.plan_id == 2
+    # an answer without a plan has an outcome but no plan summary; a decision only has its reply
+    kpis = g.turn("t", "how many km is that?")
+    assert kpis.outcome is not None and kpis.outcome.action == "kpis" and kpis.plan_summary is None
+    decided = g2.decide_draft("u", True)
+    assert "dispatched" in decided.answer and decided.outcome is None and decided.plan_summary is None
 
 
 def test_decide_draft_rejects_only_the_draft_that_is_waiting(ctx: ToolContext) -> None:
