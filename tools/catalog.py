@@ -125,12 +125,6 @@ class Tool:
     """Records a fact or a plan in the store (a draft counts); False: it only reads or computes."""
     routes: tuple[Route, ...] = ()
 
-    def build_request(self, values: Mapping[str, Any]) -> BaseModel | None:
-        """The tool's request from plain values (None for a tool without arguments)."""
-        if self.request is None:
-            return None
-        return self.request.model_validate(dict(values))
-
 
 def _no_args(fn: Callable[[ToolContext], BaseModel]) -> Callable[[ToolContext, Any], BaseModel]:
     def run(ctx: ToolContext, _req: None) -> BaseModel:
