@@ -21,15 +21,13 @@ from pydantic import BaseModel, Field, field_validator
 
 from copilot.core.errors import InputError
 from tools import events, explain, forecast, insertion, kpis, lifecycle, listings, order_edits, remedies, undo, vehicle_edits, whatif
-from tools.context import PlanSummary, RequestModel, ToolContext
+from tools.context import PLAN_ID_MAX, PlanSummary, RequestModel, ToolContext
 from tools.query import QueryResult, QuerySpec, run_query
 
 Scope = Literal["read", "plan", "dispatch"]
 Method = Literal["GET", "POST", "PUT", "PATCH"]
 SCOPES: tuple[Scope, ...] = ("read", "plan", "dispatch")
 
-PLAN_ID_MAX = 2**53
-"""Plan ids are database row ids; anything larger names no plan (and overflows SQLite)."""
 _PLAN_QUERY_DOC = "which plan: 'committed' (the dispatched plan), 'draft' (the latest draft) or a plan id"
 
 

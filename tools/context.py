@@ -22,6 +22,7 @@ from tools.planning import PlanningDeps, PlanSettings
 
 ID_PATTERN = r"^[^/\x00-\x1f\x7f]{1,100}$"  # an id a partner can name in a URL path: no '/', no control characters
 MAX_TEXT = 5000  # characters of any text field of a request (a customer note is the longest)
+PLAN_ID_MAX = 2**53  # plan ids are database row ids; anything larger names no plan (and overflows SQLite)
 
 
 class RequestModel(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.context import RequestModel
+from tools.context import PLAN_ID_MAX, RequestModel
 
 __all__ = ["CAUSES", "STEPS_MIN", "Cause", "FixGroup", "FixKind", "FixOut", "FixStatus", "RemedyRequest", "Side", "UnassignedFixes", "WindowChangeOut"]
 
@@ -15,7 +15,6 @@ MAX_BUDGET_S = 120.0  # solver seconds one request may spend verifying
 MAX_SOLVE_S = 10.0  # search seconds of one verifying re-plan
 MAX_ORDERS = 500  # unassigned orders one request examines
 MAX_EXTRA_VEHICLES = 3  # an add_vehicle fix grows to at most this many vehicles
-PLAN_ID_MAX = 2**53
 
 Cause = Literal["fits_now", "shift_end", "skill", "capacity", "window", "vehicle_unavailable", "no_room", "paired", "other"]
 FixKind = Literal["replan", "extend_shift", "add_skill", "add_capacity", "move_window", "add_vehicle"]

@@ -35,8 +35,8 @@ from copilot.apps.partner.gate import IDEMPOTENCY_TTL_S, LEASE_S, MAX_BODY_BYTES
 from copilot.apps.partner.tenancy import Partner, partner_worlds, public_name, resolve_world, stored_name
 from copilot.apps.wiring import make_context, make_deps, make_forecaster, make_partner_store, make_solver_pool
 from copilot.core.ports import PartnerStore
-from tools.catalog import PLAN_ID_MAX, TOOLS, Route, Tool
-from tools.context import ToolContext
+from tools.catalog import TOOLS, Route, Tool
+from tools.context import PLAN_ID_MAX, ToolContext
 from tools.listings import WorldInfo, world_info
 from tools.planning import PlanSettings
 from tools.sql import SqlStore
