@@ -31,14 +31,22 @@ HYBRID_ORTOOLS_SHARE = 0.3
 RESCUE_SHARE = 1.0
 RESCUE_MIN_S = 2.0
 #: Problems with skills or pins are solved twice at once, the second search in a forked process (the second core),
-#: and the better plan is kept. Up to this many stops the second search is OR-Tools, whose model holds such
+#: and the better plan is kept. Up to this many stops the pair is PyVRP and OR-Tools, whose model holds such
 #: restrictions as hard constraints and wins on some days (a 200-stop day with two skills: 271 km against
-#: PyVRP's 291 at 30 s); above it OR-Tools finds little in the time (450 stops: 69 left out at 5 s; 1,470 stops:
-#: 1,039 left out at 60 s, 1.26 GB), and the second search is VROOM (one thread, VROOM_SHARE of the time), whose
-#: construction places restricted stops that PyVRP's search leaves out (a 533-stop re-plan with 39 vans under
-#: way: VROOM serves all 533 at 5 s, PyVRP 529 at 30 s), improved by PyVRP for the rest of the time.
+#: PyVRP's 291 at 30 s). Above it OR-Tools finds little in the time (450 stops: 69 left out at 5 s; 1,470 stops:
+#: 1,039 left out at 60 s, 1.26 GB), and both searches are VROOM's construction (one thread, VROOM_SHARE of the
+#: time) improved by PyVRP for the rest, with different seeds: VROOM places restricted stops that PyVRP alone
+#: leaves out (a 533-stop re-plan with 39 vans under way: VROOM serves all 533 at 5 s, PyVRP 529 at 30 s), and on
+#: the realistic benchmark a VROOM start won every world above 300 stops (8 of 8 runs).
 PORTFOLIO_ORTOOLS_MAX_STOPS = 300
-VROOM_SHARE = 0.4
+#: VROOM's share of the time before PyVRP improves its plan. Short is better: on a 1,470-stop day with 35 vans
+#: (50 s), 5 % of the time for VROOM then PyVRP served 1,191, 10 % 1,188 and 1,181, 40 % 1,166 and 1,181;
+#: PyVRP alone 1,171; VROOM alone for all 50 s 1,160 (bench/realistic/scale.py's world, 2026-12-02).
+VROOM_SHARE = 0.1
+#: Pickup-and-delivery days (fewest vehicles first) give the second search's VROOM its full exploration and most of
+#: the time: VROOM's construction uses fewer vehicles than OR-Tools' and PyVRP removes few (see bench/solvers).
+PAIRS_VROOM_EXPLORATION = 5
+PAIRS_VROOM_SHARE = 0.6
 
 
 def dropped_weight(problem: RoutingProblem, solution: Solution) -> int:
@@ -69,12 +77,12 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
-def _vroom_then_pyvrp(problem: RoutingProblem, options: SolveOptions) -> Solution:
-    """VROOM (one thread) builds a plan in VROOM_SHARE of the time; PyVRP improves it with the rest."""
+def _vroom_then_pyvrp(problem: RoutingProblem, options: SolveOptions, exploration: int = 1, share: float = VROOM_SHARE) -> Solution:
+    """VROOM (one thread) builds a plan in ``share`` of the time; PyVRP improves it with the rest."""
     from solvers.vroom_engine import VroomEngine
 
     t0 = time.perf_counter()
-    first = VroomEngine(threads=1, exploration=1).solve(problem, replace(options, time_limit_s=options.time_limit_s * VROOM_SHARE))
+    first = VroomEngine(threads=1, exploration=exploration).solve(problem, replace(options, time_limit_s=options.time_limit_s * share))
     left = options.time_limit_s - (time.perf_counter() - t0)
     if left < 0.5:
         return first
@@ -86,14 +94,10 @@ def _vroom_then_pyvrp(problem: RoutingProblem, options: SolveOptions) -> Solutio
     return replace(best, engine="vroom+pyvrp", wall_s=time.perf_counter() - t0)
 
 
-def _second_engine(out: Connection, engine: str, problem: RoutingProblem, options: SolveOptions) -> None:
+def _second_search(out: Connection, search: Callable[[], Solution]) -> None:
+    """Run in the forked process: send the plan back, or why there is none."""
     try:
-        if engine == "ortools":
-            out.send(OrToolsEngine().solve(problem, options))
-        elif engine == "vroom+pyvrp":
-            out.send(_vroom_then_pyvrp(problem, options))
-        else:
-            out.send(PyVrpEngine().solve(problem, options))
+        out.send(search())
     except Exception as exc:  # the parent keeps its own plan; it only needs to know there is none here
         out.send(f"{type(exc).__name__}: {exc}")
     finally:
@@ -142,13 +146,22 @@ class AutoSolver:
                 return self._rescue(problem, options, sol)
             return sol
         t0 = time.perf_counter()
+        two = options.iterations is None and _can_fork()
+        other = replace(options, seed=options.seed + 1)
         if problem.pairs:
-            if options.iterations is None and _can_fork() and _vroom_fits(problem):
-                return self._portfolio(problem, options, "pickup-and-delivery", "vroom+pyvrp", lambda: self._hybrid(problem, options, t0))
+            if two and _vroom_fits(problem):
+                vroom_first = ("vroom+pyvrp", lambda: _vroom_then_pyvrp(problem, other, PAIRS_VROOM_EXPLORATION, PAIRS_VROOM_SHARE))
+                return self._portfolio(problem, options, "pickup-and-delivery", vroom_first, lambda: self._hybrid(problem, options, t0))
             return self._hybrid(problem, options, t0)
-        if restriction_groups(problem) and options.iterations is None and _can_fork():
-            second = "ortools" if len(problem.stops) <= PORTFOLIO_ORTOOLS_MAX_STOPS else "vroom+pyvrp" if _vroom_fits(problem) else "pyvrp"
-            return self._portfolio(problem, options, "skills or pins", second, lambda: self._pyvrp.solve(problem, options))
+        if restriction_groups(problem) and two:
+            if len(problem.stops) <= PORTFOLIO_ORTOOLS_MAX_STOPS:
+                return self._portfolio(problem, options, "skills or pins", ("ortools", lambda: self._ortools.solve(problem, options)),
+                                       lambda: self._pyvrp.solve(problem, options))
+            if _vroom_fits(problem):
+                return self._portfolio(problem, options, "skills or pins", ("vroom+pyvrp", lambda: _vroom_then_pyvrp(problem, other)),
+                                       lambda: _vroom_then_pyvrp(problem, options))
+            return self._portfolio(problem, options, "skills or pins", ("pyvrp", lambda: self._pyvrp.solve(problem, other)),
+                                   lambda: self._pyvrp.solve(problem, options))
         return self._pyvrp_first(problem, options, t0)
 
     def _pyvrp_first(self, problem: RoutingProblem, options: SolveOptions, t0: float) -> Solution:
@@ -160,12 +173,13 @@ class AutoSolver:
             sol = self._ortools.solve(problem, replace(options, time_limit_s=left))
             return replace(sol, notes=(*sol.notes, "pyvrp found nothing feasible; ortools used the time left"))
 
-    def _portfolio(self, problem: RoutingProblem, options: SolveOptions, why_two: str, second: str, first: Callable[[], Solution]) -> Solution:
-        """``first`` here and the ``second`` search in a forked process for the same wall time; the better plan is kept."""
-        other = options if second == "ortools" else replace(options, seed=options.seed + 1)
+    def _portfolio(self, problem: RoutingProblem, options: SolveOptions, why_two: str, second_search: tuple[str, Callable[[], Solution]],
+                   first: Callable[[], Solution]) -> Solution:
+        """``first`` here and the named second search in a forked process, for the same wall time; the better plan is kept."""
+        second, search = second_search
         mp = multiprocessing.get_context("fork")
         recv, send = mp.Pipe(duplex=False)
-        child = mp.Process(target=_second_engine, args=(send, second, problem, other))
+        child = mp.Process(target=_second_search, args=(send, search))
         child.start()
         send.close()
         mine: Solution | None = None

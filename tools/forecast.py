@@ -23,7 +23,7 @@ from copilot.core.domain import Depot, Vehicle
 from copilot.core.errors import InputError
 from copilot.core.forecasting import MAX_HORIZON_DAYS, DailySeries, SeriesForecast, parse_day
 from copilot.core.routing import FleetVehicle, RoutingProblem, SolveOptions, Stop, route_distance
-from copilot.core.units import haversine_m, travel_seconds
+from copilot.core.units import travel_matrices
 from tools.context import RequestModel, ToolContext
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -438,10 +438,8 @@ def _solve_day(ctx: ToolContext, depot: Depot, templates: list[Vehicle], points:
     if not points:
         return FleetSample(orders=0, vehicles=0, unserved=0, distance_km=0.0)
     coords = [(depot.location.lat, depot.location.lng), *points]
-    n = len(coords)
-    dist = tuple(tuple(haversine_m(*coords[i], *coords[j]) if i != j else 0 for j in range(n)) for i in range(n))
     speeds = sorted({v.speed_kmh for v in templates})
-    durations = tuple(tuple(tuple(travel_seconds(d, s) for d in row) for row in dist) for s in speeds)
+    dist, durations = travel_matrices(coords, speeds)
     parcels = request.parcels_per_order
     min_cap = min(v.capacity for v in templates)
     pool = max(len(templates), 2 * math.ceil(len(points) * parcels / min_cap) + 2)

@@ -14,7 +14,7 @@ from copilot.core.domain import Order, OrderKind, Plan, Priority, Route, Unassig
 from copilot.core.errors import InputError
 from copilot.core.ports import FeasibilityChecker, RoutingSolver
 from copilot.core.routing import FleetVehicle, Pair, RoutingProblem, SolveOptions, Stop
-from copilot.core.units import haversine_m, travel_seconds
+from copilot.core.units import haversine_m, travel_matrices, travel_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,13 +253,7 @@ def build_problem(
     profile_of = {s: i for i, s in enumerate(speeds)}
     speed_of = {v.id: v.speed_kmh for v in vehicles}
     fleet = [replace(f, profile=profile_of[speed_of[f.id]]) for f in fleet]
-    n = len(coords)
-    # one int object per distinct value: a 1,500-stop day's five matrices hold 12 million entries, and an int object
-    # apiece (28 bytes) would cost about 340 MB more than the pointers
-    values: dict[int, int] = {}
-    one = values.setdefault
-    dist = tuple(tuple(one(m := haversine_m(*coords[i], *coords[j]), m) if i != j else 0 for j in range(n)) for i in range(n))
-    durations = tuple(tuple(tuple(one(t := travel_seconds(d, s), t) for d in row) for row in dist) for s in speeds)
+    dist, durations = travel_matrices(coords, speeds)
     onboard = [stop_of[oid] for oid in onboard_on if oid in stop_of]
     warm: tuple[tuple[int, ...], ...] | None = None
     if warm_start and committed is not None:

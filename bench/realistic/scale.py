@@ -8,9 +8,11 @@
 Each size is a generated world (``worlds.WorldSpec``: Chongqing, 3 depots, one van per ~41 stops, so the
 whole day has 36 vans, bulky and cold skills) planned the way ``logistics-copilot plan`` plans it
 (``tools.planning.plan_world``: build the problem, solve, time the routes, independent check) in a fresh
-process, which reports its wall time and peak memory (``ru_maxrss`` of the planner and of the portfolio's forked
-second search; the two overlap in time, so their sum bounds the total). VROOM then solves the same routing
-problem (2 threads, exploration 5) with ``--vroom-limit`` seconds. Writes ``scale.csv`` and ``scale.md``.
+process, which reports its wall time and peak memory: ``ru_maxrss`` of the planner and of the portfolio's forked
+second search (they overlap in time and share the pages the fork copied, so their sum is an upper bound), and the
+peak of the two processes' summed PSS (``/proc/<pid>/smaps_rollup``, sampled every 0.2 s; a page shared by the
+two counts half in each), which is what the pair really holds. VROOM then solves the same routing problem
+(2 threads, exploration 5) with ``--vroom-limit`` seconds. Writes ``scale.csv`` and ``scale.md``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import argparse
 import csv
 import json
 import multiprocessing
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +44,58 @@ def _spec(size: int, seed: int) -> WorldSpec:
     return WorldSpec("Chongqing", size, 1 if size < 300 else 3, seed, stops_per_van=41.0)
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` in KiB (0 when it is gone or the kernel has no smaps_rollup)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (read from /proc/*/stat: not every kernel has task/*/children)."""
+    kids: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            after_name = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(after_name[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+class PssPeak:
+    """Samples this process's PSS plus its children's every ``every`` seconds and keeps the peak (MiB)."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every = every
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, _pss_kb(me) + sum(_pss_kb(k) for k in _children(me)))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> PssPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> int:
+        return round(self.peak_kb / 1024)
+
+
 def _ours(size: int, seed: int, limit: float, data: str, out: multiprocessing.connection.Connection) -> None:
     from worlds import build_world, read_rows
 
@@ -48,13 +104,15 @@ def _ours(size: int, seed: int, limit: float, data: str, out: multiprocessing.co
     from tools.planning import PlanningDeps, PlanSettings, build_problem, plan_world
 
     world = build_world(_spec(size, seed), read_rows(Path(data)))
-    t0 = time.perf_counter()
-    plan = plan_world(world, PlanningDeps(AutoSolver(), PlanChecker()), PlanSettings(time_limit_s=limit, seed=seed))
-    wall = time.perf_counter() - t0
+    with PssPeak() as pss:
+        t0 = time.perf_counter()
+        plan = plan_world(world, PlanningDeps(AutoSolver(), PlanChecker()), PlanSettings(time_limit_s=limit, seed=seed))
+        wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     second = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the portfolio's forked second search
     problem = build_problem(world, PlanSettings(time_limit_s=limit)).problem
     out.send({"stops": len(world.orders), "vehicles": len(world.vehicles), "wall_s": round(wall, 1), "peak_mb": round(rss), "second_search_peak_mb": round(second),
+              "pss_peak_mb": pss.peak_mb,
               "served": sum(len(r.visits) for r in plan.routes), "km": round(plan.distance_m / 1000, 1), "engine": plan.solver[:160],
               "problem": problem})
 
@@ -106,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Scale: one Chongqing day (LaDe-P) at growing sizes", "",
              f"Ours: `plan_world` (build, solve {args.time_limit:g} s, time, check) in a fresh process; VROOM: same problem, "
              f"{args.vroom_limit:g} s, 2 threads, exploration 5.", "",
-             "| stops | vans | ours wall s | ours peak MB (planner + second search) | ours served | ours km | VROOM served | VROOM km | VROOM wall s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['stops']} | {r['vehicles']} | {r['wall_s']} | {r['peak_mb']} + {r['second_search_peak_mb']} | {r['served']} | {r['km']} | "
+             "| stops | vans | ours wall s | ours peak RSS MB (planner + second search) | ours peak PSS MB (both) | ours served | ours km | VROOM served | VROOM km | VROOM wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['stops']} | {r['vehicles']} | {r['wall_s']} | {r['peak_mb']} + {r['second_search_peak_mb']} | {r['pss_peak_mb']} | {r['served']} | {r['km']} | "
               f"{r.get('vroom_served', '-')} | {r.get('vroom_km', '-')} | {r.get('vroom_wall_s', '-')} |" for r in rows]
     (args.out / "scale.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from copilot.core.domain import Depot, Location, Order, OrderKind, Plan, Route, TimeWindow, Vehicle, Visit, World
 from copilot.core.errors import InputError, NotFound
-from copilot.core.units import format_clock, haversine_m, parse_offset, parse_time, travel_seconds
+from copilot.core.units import format_clock, haversine_m, haversine_matrix, parse_offset, parse_time, travel_matrices, travel_seconds
 
 T0 = parse_time("2022-05-01T08:00:00+08:00")
 HOME = Location(30.43, 120.27)
@@ -86,3 +86,26 @@ def test_haversine_is_a_metric(lat1: float, lng1: float, lat2: float, lng2: floa
     ab, ba = haversine_m(lat1, lng1, lat2, lng2), haversine_m(lat2, lng2, lat1, lng1)
     assert ab == ba and ab >= 0
     assert haversine_m(lat1, lng1, lat3, lng3) <= ab + haversine_m(lat2, lng2, lat3, lng3) + 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-89, 89), st.floats(-179, 179)), min_size=0, max_size=12), st.lists(st.floats(1, 90), min_size=1, max_size=3))
+def test_travel_matrices_are_entry_for_entry_the_pairwise_functions(points: list[tuple[float, float]], speeds: list[float]) -> None:
+    points = points + points[:2]  # repeated points: zero off the diagonal as well
+    dist, durations = travel_matrices(points, speeds)
+    assert [list(r) for r in dist] == haversine_matrix(points)
+    n = len(points)
+    assert all(dist[i][j] == (haversine_m(*points[i], *points[j]) if i != j else 0) for i in range(n) for j in range(n))
+    assert len(durations) == len(speeds)
+    for speed, matrix in zip(speeds, durations, strict=True):
+        assert all(matrix[i][j] == travel_seconds(dist[i][j], speed) for i in range(n) for j in range(n))
+
+
+def test_travel_matrices_share_one_int_object_per_value() -> None:
+    points = [(30.0 + k * 0.01, 120.0) for k in range(6)] * 2
+    dist, durations = travel_matrices(points, [20.0, 30.0])
+    seen: dict[int, int] = {}
+    for m in (dist, *durations):
+        for row in m:
+            for v in row:
+                assert seen.setdefault(v, id(v)) == id(v)

@@ -258,11 +258,38 @@ def test_the_engine_names_agree_everywhere() -> None:
 
 
 def test_a_restricted_problem_is_solved_by_two_searches_and_the_better_is_kept() -> None:
-    base = _grid_problem(n=20, windows=True, vehicles=4, capacity=40)
-    fleet = tuple(replace(v, skills=frozenset({"cold"})) if i % 2 else v for i, v in enumerate(base.vehicles))
-    stops = tuple(replace(s, skill="cold", penalty=10**9) if i % 4 == 0 else replace(s, penalty=10**9) for i, s in enumerate(base.stops))
-    p = replace(base, stops=stops, vehicles=fleet)
+    p = _restricted()
     sol = AutoSolver().solve(p, SolveOptions(time_limit_s=1.0, seed=1))
     assert check_solution(p, list(sol.routes)) == []
     note = " ".join(sol.notes)
     assert "portfolio" in note and "pyvrp:" in note and "ortools (second):" in note
+
+
+def _restricted(n: int = 20) -> RoutingProblem:
+    base = _grid_problem(n=n, windows=True, vehicles=4, capacity=40)
+    fleet = tuple(replace(v, skills=frozenset({"cold"})) if i % 2 else v for i, v in enumerate(base.vehicles))
+    stops = tuple(replace(s, skill="cold", penalty=10**9) if i % 4 == 0 else replace(s, penalty=10**9) for i, s in enumerate(base.stops))
+    return replace(base, stops=stops, vehicles=fleet)
+
+
+def test_a_large_restricted_problem_starts_both_searches_from_vroom(monkeypatch: pytest.MonkeyPatch) -> None:
+    import solvers.auto as auto
+
+    monkeypatch.setattr(auto, "PORTFOLIO_ORTOOLS_MAX_STOPS", 10)  # this 20-stop problem counts as large
+    p = _restricted()
+    sol = AutoSolver().solve(p, SolveOptions(time_limit_s=2.0, seed=1))
+    assert check_solution(p, list(sol.routes)) == []
+    assert sol.dropped == ()
+    note = " ".join(sol.notes)
+    assert "portfolio (skills or pins)" in note and "vroom+pyvrp: " in note and "vroom+pyvrp (second): " in note
+    assert "ortools" not in note
+
+
+def test_a_pickup_and_delivery_day_runs_the_hybrid_against_vroom_then_pyvrp() -> None:
+    base = _grid_problem(n=8, windows=False)
+    stops = [replace(s, delivery=0, pickup=2) if k % 2 == 0 else replace(s, delivery=2) for k, s in enumerate(base.stops)]
+    p = replace(base, stops=tuple(stops), pairs=tuple(Pair(k, k + 1) for k in range(0, 8, 2)))
+    sol = AutoSolver().solve(p, SolveOptions(time_limit_s=2.0, seed=1))
+    assert check_solution(p, list(sol.routes)) == [] and sol.dropped == ()
+    note = " ".join(sol.notes)
+    assert "portfolio (pickup-and-delivery)" in note and "ortools+pyvrp: " in note and "vroom+pyvrp (second): " in note
