@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Scale: one Chongqing day (LaDe-P) at growing sizes", "",
              f"Ours: `plan_world` (build, solve {args.time_limit:g} s, time, check) in a fresh process; VROOM: same problem, "
              f"{args.vroom_limit:g} s, 2 threads, exploration 5.", "",
-             "| stops | vans | ours wall s | ours peak RSS MB (planner + second search) | ours peak PSS MB (both) | ours served | ours km | VROOM served | VROOM km | VROOM wall s |",
+             "| stops | vans | ours wall s | ours peak RSS MB (planner + second search) | ours peak PSS MB (both) | ours served | ours km "
+             "| VROOM served | VROOM km | VROOM wall s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['stops']} | {r['vehicles']} | {r['wall_s']} | {r['peak_mb']} + {r['second_search_peak_mb']} | {r['pss_peak_mb']} | {r['served']} | {r['km']} | "
               f"{r.get('vroom_served', '-')} | {r.get('vroom_km', '-')} | {r.get('vroom_wall_s', '-')} |" for r in rows]
